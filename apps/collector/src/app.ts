@@ -1,0 +1,75 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+
+import { ErrorBodySchema, LanternError, type ErrorBody } from '@lantern/protocol';
+
+import type { CollectorConfig } from './config.ts';
+import { loggerOptions } from './logger.ts';
+import { healthRoutes } from './modules/health/health.routes.ts';
+import { configPlugin } from './plugins/config.ts';
+import { dbPlugin } from './plugins/db.ts';
+
+/** Limits every request lives within; agents' captures travel over WebSocket, not HTTP bodies. */
+const HTTP_LIMITS = {
+  bodyLimit: 1024 * 1024,
+  requestTimeout: 30_000,
+  connectionTimeout: 60_000,
+} as const;
+
+/**
+ * Build the collector without listening, so tests and `server.ts` build the same app.
+ * The caller owns the app and must `await app.close()` (it closes the database too).
+ */
+export async function buildApp(config: CollectorConfig): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel),
+    ...HTTP_LIMITS,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  app.setErrorHandler((error, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const detail = error.validation
+        .slice(0, 5)
+        .map((issue) => `${issue.instancePath || '(body)'}: ${issue.message}`)
+        .join('; ');
+      return reply.code(400).send({
+        code: 'REQUEST_INVALID',
+        message: `The request is invalid: ${detail}`,
+      } satisfies ErrorBody);
+    }
+    const status = (error as { statusCode?: number }).statusCode ?? 500;
+    if (status < 500 && error instanceof Error) {
+      const code =
+        error instanceof LanternError && ErrorBodySchema.shape.code.safeParse(error.code).success
+          ? (error.code as ErrorBody['code'])
+          : 'REQUEST_INVALID';
+      return reply.code(status).send({ code, message: error.message } satisfies ErrorBody);
+    }
+    // 5xx: the detail goes to the log only; the body stays generic.
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send({
+      code: 'INTERNAL',
+      message:
+        'The collector hit an unexpected error; the technician can find the detail in its log.',
+    } satisfies ErrorBody);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      code: 'NOT_FOUND',
+      message: `There is nothing at ${request.method} ${request.url.split('?')[0] ?? ''}.`,
+    } satisfies ErrorBody),
+  );
+
+  await app.register(configPlugin, { config });
+  await app.register(dbPlugin);
+  await app.register(healthRoutes);
+  return app;
+}

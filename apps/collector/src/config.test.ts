@@ -1,0 +1,37 @@
+import { resolve } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { loadConfig } from './config.ts';
+
+describe('loadConfig', () => {
+  it('defaults to embedded PGlite in the data folder on 127.0.0.1:8080', () => {
+    const config = loadConfig({});
+    expect(config).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      dataDir: resolve('.lantern/data'),
+      database: { kind: 'pglite', dir: resolve('.lantern/data/pglite') },
+      logLevel: 'info',
+    });
+  });
+
+  it('uses PostgreSQL when DATABASE_URL is set, and treats empty variables as unset', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://db.internal/lantern', LANTERN_PORT: '' });
+    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://db.internal/lantern' });
+    expect(config.port).toBe(8080);
+  });
+
+  it('names every bad variable and what it must be', () => {
+    expect(() => loadConfig({ LANTERN_PORT: 'eighty', DATABASE_URL: 'mysql://x' })).toThrow(
+      /LANTERN_PORT: must be a number; DATABASE_URL: must start with postgres:\/\//,
+    );
+    expect(() => loadConfig({ LANTERN_PORT: '70000' })).toThrow(/LANTERN_PORT: must be 0–65535/);
+    expect(() => loadConfig({ LANTERN_LOG_LEVEL: 'loud' })).toThrow(
+      expect.objectContaining({
+        code: 'CONFIG_INVALID',
+        message: expect.stringContaining('see .env.example'),
+      }),
+    );
+  });
+});

@@ -1,0 +1,72 @@
+import { resolve } from 'node:path';
+
+import { z } from 'zod';
+
+import { describeIssues } from '@lantern/protocol';
+
+import { CollectorError } from './errors.ts';
+
+const PortSchema = z.coerce
+  .number({ message: 'must be a number' })
+  .int('must be a whole number')
+  .min(0, 'must be 0–65535')
+  .max(65535, 'must be 0–65535');
+
+/**
+ * The collector's environment, parsed once at boot. Nothing else reads `process.env`.
+ * See `.env.example` at the repository root for every variable.
+ */
+export const EnvSchema = z.object({
+  LANTERN_HOST: z.string().min(1).default('127.0.0.1'),
+  LANTERN_PORT: PortSchema.default(8080),
+  /** Where the embedded database and the screenshot store live. */
+  LANTERN_DATA_DIR: z.string().min(1).default('.lantern/data'),
+  /** A PostgreSQL URL; unset means embedded PGlite in the data folder. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
+  LANTERN_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info'),
+});
+
+/** The collector's settings, with paths resolved. */
+export interface CollectorConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly database:
+    | { readonly kind: 'pglite'; readonly dir: string }
+    | { readonly kind: 'postgres'; readonly url: string };
+  readonly logLevel: z.infer<typeof EnvSchema>['LANTERN_LOG_LEVEL'];
+}
+
+/**
+ * Read the collector's configuration from the environment.
+ * @throws CollectorError `CONFIG_INVALID` naming each bad variable and what it must be.
+ */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): CollectorConfig {
+  // An empty variable means unset: `LANTERN_PORT= lantern-collector` should use the default.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new CollectorError(
+      'CONFIG_INVALID',
+      `The collector's configuration is invalid: ${describeIssues(parsed.error)}. Fix these environment variables (see .env.example) and start again.`,
+    );
+  }
+  const vars = parsed.data;
+  const dataDir = resolve(vars.LANTERN_DATA_DIR);
+  return {
+    host: vars.LANTERN_HOST,
+    port: vars.LANTERN_PORT,
+    dataDir,
+    database: vars.DATABASE_URL
+      ? { kind: 'postgres', url: vars.DATABASE_URL }
+      : { kind: 'pglite', dir: resolve(dataDir, 'pglite') },
+    logLevel: vars.LANTERN_LOG_LEVEL,
+  };
+}

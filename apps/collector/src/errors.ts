@@ -1,0 +1,13 @@
+import { LanternError } from '@lantern/protocol';
+
+/** Error codes raised inside the collector (wire codes live in @lantern/protocol). */
+export type CollectorErrorCode =
+  'CONFIG_INVALID' | 'DATABASE_UNAVAILABLE' | 'DATA_DIR_UNWRITABLE' | 'PORT_IN_USE';
+
+/** A collector error with a stable code and a message that says what to do next. */
+export class CollectorError extends LanternError<CollectorErrorCode> {
+  constructor(code: CollectorErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'CollectorError';
+  }
+}

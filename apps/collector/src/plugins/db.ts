@@ -1,0 +1,25 @@
+import fp from 'fastify-plugin';
+
+import { openDatabase, type Database } from '../db/database.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The collector's database; closed when the app closes. */
+    database: Database;
+  }
+}
+
+/** Opens the configured database before the app is ready and closes it when the app closes. */
+export const dbPlugin = fp(
+  async (app) => {
+    const database = await openDatabase(app.config.database, {
+      onIdleError: (error) =>
+        app.log.warn({ err: error }, 'database connection lost; reconnecting'),
+    });
+    app.decorate('database', database);
+    app.addHook('onClose', async () => {
+      await database.close();
+    });
+  },
+  { name: 'db', dependencies: ['config'] },
+);

@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+
+import { buildApp } from './app.ts';
+import type { CollectorConfig } from './config.ts';
+import { CollectorError } from './errors.ts';
+
+/** A listening collector. `close()` stops accepting, finishes requests and closes the database. */
+export interface RunningCollector {
+  readonly app: FastifyInstance;
+  /** The base URL it answers on, e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Build the app and listen on the configured host and port (0 picks a free port).
+ * @throws CollectorError `PORT_IN_USE`, and whatever `buildApp` throws (bad database…).
+ */
+export async function startCollector(config: CollectorConfig): Promise<RunningCollector> {
+  const app = await buildApp(config);
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await app.close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new CollectorError(
+        'PORT_IN_USE',
+        `Port ${config.port} on ${config.host} is already in use. Stop whatever is using it, or set LANTERN_PORT to a free port.`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    url: `http://${host}:${port}`,
+    close: () => (closing ??= app.close()),
+  };
+}

@@ -1,0 +1,78 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { HealthResponseSchema } from '@lantern/protocol';
+
+import { builtProgram, startNode, type RunningProcess } from '../helpers/process.ts';
+
+const cli = () => builtProgram('apps/collector/dist/cli.js');
+
+describe('lantern-collector (built CLI, as npm start runs it)', () => {
+  let dataDir: string;
+  let running: RunningProcess | undefined;
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'lantern-e2e-'));
+  });
+
+  afterEach(async () => {
+    await running?.stop('SIGKILL');
+    running = undefined;
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts on embedded PGlite, prints where to go, answers /healthz and stops cleanly on SIGTERM', async () => {
+    running = startNode(cli(), ['start'], {
+      PATH: process.env.PATH,
+      LANTERN_PORT: '0',
+      LANTERN_DATA_DIR: dataDir,
+      LANTERN_LOG_LEVEL: 'warn',
+    });
+    const [, healthUrl] = await running.waitFor(/Health:\s+(http:\/\/\S+)/);
+    expect(running.output()).toContain(`embedded PGlite in ${join(dataDir, 'pglite')}`);
+    const response = await fetch(healthUrl ?? '');
+    expect(response.status).toBe(200);
+    expect(HealthResponseSchema.parse(await response.json())).toMatchObject({
+      status: 'ok',
+      database: 'pglite',
+    });
+    expect(await running.stop('SIGTERM')).toBe(0);
+  });
+
+  it('keeps its data across a restart in the same data folder', async () => {
+    const env = {
+      PATH: process.env.PATH,
+      LANTERN_PORT: '0',
+      LANTERN_DATA_DIR: dataDir,
+      LANTERN_LOG_LEVEL: 'warn',
+    };
+    running = startNode(cli(), [], env);
+    await running.waitFor(/Health:\s+(http:\/\/\S+)/);
+    expect(await running.stop()).toBe(0);
+    running = startNode(cli(), [], env);
+    const [, healthUrl] = await running.waitFor(/Health:\s+(http:\/\/\S+)/);
+    expect((await fetch(healthUrl ?? '')).status).toBe(200);
+  });
+
+  it('refuses bad configuration with a message naming the variable, and exits 1', async () => {
+    running = startNode(cli(), ['start'], {
+      PATH: process.env.PATH,
+      LANTERN_PORT: 'eighty',
+      LANTERN_DATA_DIR: dataDir,
+    });
+    expect(await running.exited()).toBe(1);
+    expect(running.output()).toMatch(/CONFIG_INVALID: .*LANTERN_PORT: must be a number/);
+  });
+
+  it('answers --help with usage, and an unknown command with usage and exit 2', async () => {
+    running = startNode(cli(), ['--help'], { PATH: process.env.PATH });
+    expect(await running.exited()).toBe(0);
+    expect(running.output()).toMatch(/Usage: lantern-collector \[start\]/);
+    running = startNode(cli(), ['frobnicate'], { PATH: process.env.PATH });
+    expect(await running.exited()).toBe(2);
+    expect(running.output()).toMatch(/Unknown command "frobnicate"/);
+  });
+});
