@@ -1,0 +1,53 @@
+/**
+ * @lantern/lexicon — the safeguarding lexicon and its matching engine. Load the lexicon
+ * (`loadLexicon`), compile it once per lexicon or policy version (`new Matcher`), then
+ * `scan` texts or feed a `MatchStream` one key at a time. Every match explains itself:
+ * term id, category, severity (and why it differs from the term's), span, lexicon version.
+ */
+export {
+  LexiconError,
+  formatProblem,
+  type LexiconErrorCode,
+  type LexiconProblem,
+} from './errors.ts';
+export {
+  BUILT_IN_LEXICON_DIR,
+  applySiteOverrides,
+  loadLexicon,
+  type Lexicon,
+  type LexiconExclusion,
+  type LexiconTerm,
+} from './load/load-lexicon.ts';
+export { CATEGORY_PREFIX } from './load/schema.ts';
+export {
+  Matcher,
+  MatchStream,
+  STREAM_MAX_SENTENCE_CHARS,
+  summarise,
+  type LexiconMatch,
+  type ScanOptions,
+  type ScanResult,
+  type StreamReport,
+} from './matcher/matcher.ts';
+export { Tokeniser, squeeze, tokenise, type Token, type TokenSink } from './normalise/tokeniser.ts';
+export {
+  compilePattern,
+  MAX_EXPANSIONS,
+  MAX_GAP,
+  PatternError,
+  type CompiledSequence,
+} from './pattern/pattern.ts';
+export { checkExamples, type ExampleFailure } from './quality/examples.ts';
+export {
+  evaluate,
+  EvalItemSchema,
+  formatEvalReport,
+  type EvalItem,
+  type EvalReport,
+} from './quality/evaluate.ts';
+export {
+  FLAG_MIN_SEVERITY,
+  scoreMatch,
+  sentenceContext,
+  type ScoreReason,
+} from './scoring/score.ts';

@@ -1,0 +1,435 @@
+import type { AgeBand, Category, Severity, Source } from '@lantern/protocol';
+
+import type { Lexicon, LexiconExclusion, LexiconTerm } from '../load/load-lexicon.ts';
+import { Tokeniser, type Token, type TokenSink } from '../normalise/tokeniser.ts';
+import { compilePattern } from '../pattern/pattern.ts';
+import {
+  FLAG_MIN_SEVERITY,
+  scoreMatch,
+  sentenceContext,
+  type ScoreReason,
+} from '../scoring/score.ts';
+import { WordAutomaton } from './automaton.ts';
+
+/** One lexicon hit, explaining itself. Offsets are UTF-16 indices into the scanned text. */
+export interface LexiconMatch {
+  readonly termId: string;
+  readonly category: Category;
+  /** After scoring: the sentence, the source and the age band. */
+  readonly severity: Severity;
+  /** The term's own severity. */
+  readonly termSeverity: Severity;
+  readonly reasons: readonly ScoreReason[];
+  readonly start: number;
+  readonly end: number;
+  readonly stage: 'lexicon';
+  readonly language: string;
+  readonly lexiconVersion: string;
+}
+
+/** What a scan found: flagged when a match scores at least FLAG_MIN_SEVERITY. */
+export interface ScanResult {
+  readonly flagged: boolean;
+  /** The highest match severity (1–5), 0 when nothing matched. */
+  readonly severity: number;
+  readonly categories: readonly Category[];
+  readonly matches: readonly LexiconMatch[];
+}
+
+export interface ScanOptions {
+  readonly source: Source;
+  /** The age band whose terms apply; default `secondary`. */
+  readonly ageBand?: AgeBand;
+}
+
+/** A word sequence segment of a term or an exclusion, between gaps. */
+interface Chain {
+  readonly owner: number;
+  readonly isExclusion: boolean;
+  readonly segmentCount: number;
+  /** `gaps[i]`: words allowed between segment i and i + 1. */
+  readonly gaps: readonly number[];
+}
+
+interface Hit {
+  readonly owner: number;
+  readonly startPos: number;
+  readonly endPos: number;
+}
+
+/** Summarise matches as a scan result. */
+export function summarise(matches: readonly LexiconMatch[]): ScanResult {
+  let severity = 0;
+  const categories: Category[] = [];
+  for (const match of matches) {
+    severity = Math.max(severity, match.severity);
+    if (!categories.includes(match.category)) categories.push(match.category);
+  }
+  return {
+    flagged: severity >= FLAG_MIN_SEVERITY,
+    severity,
+    categories,
+    matches,
+  };
+}
+
+/**
+ * The whole lexicon compiled once into one word automaton: build it per lexicon (and per
+ * policy version), then scan any number of texts or keystroke streams with it.
+ */
+export class Matcher {
+  readonly version: string;
+  readonly termCount: number;
+  readonly sequenceCount: number;
+  private readonly terms: readonly LexiconTerm[];
+  private readonly exclusions: readonly LexiconExclusion[];
+  private readonly wordIds = new Map<string, number>();
+  private readonly automaton = new WordAutomaton();
+  private readonly chains: Chain[] = [];
+  /** Per keyword: (chain, segment) pairs it completes, highest segment first. */
+  private readonly keywordRefs: { chain: number; segment: number }[][] = [];
+  private readonly maskCache = new Map<string, number | undefined>();
+
+  constructor(lexicon: Lexicon) {
+    this.version = lexicon.version;
+    this.terms = lexicon.terms;
+    this.exclusions = lexicon.exclusions;
+    this.termCount = lexicon.terms.length;
+    const keywordIds = new Map<string, number>();
+    let sequences = 0;
+    const addOwner = (owner: number, isExclusion: boolean, patterns: readonly string[]) => {
+      for (const pattern of patterns) {
+        for (const sequence of compilePattern(pattern)) {
+          sequences += 1;
+          const chain = this.chains.length;
+          this.chains.push({
+            owner,
+            isExclusion,
+            segmentCount: sequence.segments.length,
+            gaps: sequence.gaps,
+          });
+          sequence.segments.forEach((segment, index) => {
+            const words = segment.map((key) => this.wordId(key));
+            const signature = words.join(',');
+            let keyword = keywordIds.get(signature);
+            if (keyword === undefined) {
+              keyword = this.automaton.add(words);
+              keywordIds.set(signature, keyword);
+              this.keywordRefs.push([]);
+            }
+            this.keywordRefs[keyword]?.push({ chain, segment: index });
+          });
+        }
+      }
+    };
+    lexicon.terms.forEach((term, index) => addOwner(index, false, term.patterns));
+    lexicon.exclusions.forEach((exclusion, index) => addOwner(index, true, exclusion.patterns));
+    for (const refs of this.keywordRefs) refs.sort((a, b) => b.segment - a.segment);
+    this.automaton.build();
+    this.sequenceCount = sequences;
+  }
+
+  private wordId(key: string): number {
+    let id = this.wordIds.get(key);
+    if (id === undefined) {
+      id = this.wordIds.size;
+      this.wordIds.set(key, id);
+    }
+    return id;
+  }
+
+  /** The word id of a token, resolving masked letters (`k*ll`) against the lexicon's words. */
+  idOf(token: Token): number | undefined {
+    if (!token.masked) return this.wordIds.get(token.key);
+    if (this.maskCache.has(token.text)) return this.maskCache.get(token.text);
+    const letters = token.text.replace(/\*/g, '');
+    let id: number | undefined;
+    // Two letters at least, and at least as many letters as masks, or "****" would match anything.
+    if (letters.length >= 2 && letters.length >= token.text.length - letters.length) {
+      let source = '^';
+      let previous = '';
+      for (const char of token.text) {
+        if (char === '*') source += '.?';
+        else if (char !== previous) source += char.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
+        previous = char;
+      }
+      const pattern = new RegExp(`${source}$`, 'u');
+      for (const [key, candidate] of this.wordIds) {
+        if (key.length >= letters.length - 1 && pattern.test(key)) {
+          id = candidate;
+          break;
+        }
+      }
+    }
+    if (this.maskCache.size > 10_000) this.maskCache.clear();
+    this.maskCache.set(token.text, id);
+    return id;
+  }
+
+  /** Scan a whole text. */
+  scan(text: string, options: ScanOptions): ScanResult {
+    const matches: LexiconMatch[] = [];
+    const scanner = new Scanner(this, options, (found) => matches.push(...found));
+    const tokeniser = new Tokeniser(scanner);
+    tokeniser.write(text);
+    tokeniser.end();
+    return summarise(matches);
+  }
+
+  /** A per-field stream for typed text: see `MatchStream`. */
+  createStream(options: ScanOptions): MatchStream {
+    return new MatchStream(this, options);
+  }
+
+  /** @internal the automaton, for the scanner */
+  get internals() {
+    return {
+      automaton: this.automaton,
+      chains: this.chains,
+      keywordRefs: this.keywordRefs,
+      terms: this.terms,
+      exclusions: this.exclusions,
+    };
+  }
+}
+
+/**
+ * Runs the automaton over tokens, one sentence at a time. Phrases never cross a sentence
+ * end; exclusions and scoring look at the whole sentence, so matches are settled when the
+ * sentence ends.
+ */
+class Scanner implements TokenSink {
+  private readonly matcher: Matcher;
+  private readonly options: Required<ScanOptions>;
+  private readonly onMatches: (matches: LexiconMatch[]) => void;
+  private state = 0;
+  private tokens: Token[] = [];
+  /** Gapped chains in progress: chain * 256 + segment → where it started and where that segment ended. */
+  private partials = new Map<number, { start: number; end: number }>();
+  private termHits: Hit[] = [];
+  private exclusionHits: Hit[] = [];
+
+  constructor(
+    matcher: Matcher,
+    options: ScanOptions,
+    onMatches: (matches: LexiconMatch[]) => void,
+  ) {
+    this.matcher = matcher;
+    this.options = { ageBand: 'secondary', ...options };
+    this.onMatches = onMatches;
+  }
+
+  token(token: Token): void {
+    const { automaton, chains, keywordRefs } = this.matcher.internals;
+    const position = this.tokens.length;
+    this.tokens.push(token);
+    this.state = automaton.step(this.state, this.matcher.idOf(token));
+    for (const keyword of automaton.outputsOf(this.state)) {
+      const startPos = position - (automaton.keywordLengths[keyword] ?? 1) + 1;
+      for (const { chain: chainId, segment } of keywordRefs[keyword] ?? []) {
+        const chain = chains[chainId];
+        if (!chain) continue;
+        let start = startPos;
+        if (segment > 0) {
+          const before = this.partials.get(chainId * 256 + segment - 1);
+          const between = startPos - (before?.end ?? -Infinity) - 1;
+          if (!before || between < 0 || between > (chain.gaps[segment - 1] ?? 0)) continue;
+          start = before.start;
+        }
+        if (segment + 1 < chain.segmentCount) {
+          this.partials.set(chainId * 256 + segment, { start, end: position });
+          continue;
+        }
+        (chain.isExclusion ? this.exclusionHits : this.termHits).push({
+          owner: chain.owner,
+          startPos: start,
+          endPos: position,
+        });
+      }
+    }
+  }
+
+  sentenceEnd(): void {
+    if (this.termHits.length > 0) this.onMatches(this.settle());
+    this.state = 0;
+    this.tokens = [];
+    if (this.partials.size > 0) this.partials = new Map();
+    this.termHits = [];
+    this.exclusionHits = [];
+  }
+
+  /** Apply exclusions, the age band and scoring to the sentence's hits. */
+  private settle(): LexiconMatch[] {
+    const { terms, exclusions } = this.matcher.internals;
+    const context = sentenceContext(this.tokens.map((token) => token.key));
+    const seen = new Set<string>();
+    const matches: LexiconMatch[] = [];
+    for (const hit of this.termHits) {
+      const term = terms[hit.owner];
+      if (!term || !term.ageBands.includes(this.options.ageBand)) continue;
+      const key = `${hit.owner}:${hit.startPos}:${hit.endPos}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const scored = scoreMatch(
+        term.severity,
+        term.category,
+        context,
+        this.options.source,
+        this.options.ageBand,
+      );
+      const excluded = this.exclusionHits.some((exclusionHit) => {
+        const exclusion = exclusions[exclusionHit.owner];
+        if (!exclusion || scored.severity > exclusion.maxSeverity) return false;
+        if (exclusion.categories && !exclusion.categories.includes(term.category)) return false;
+        if (exclusion.scope === 'sentence') return true;
+        return exclusionHit.startPos <= hit.endPos && hit.startPos <= exclusionHit.endPos;
+      });
+      if (excluded) continue;
+      const first = this.tokens[hit.startPos];
+      const last = this.tokens[hit.endPos];
+      if (!first || !last) continue;
+      matches.push({
+        termId: term.id,
+        category: term.category,
+        severity: scored.severity,
+        termSeverity: term.severity,
+        reasons: scored.reasons,
+        start: first.start,
+        end: last.end,
+        stage: 'lexicon',
+        language: term.language,
+        lexiconVersion: this.matcher.version,
+      });
+    }
+    // A match inside a longer one that is at least as serious adds nothing but noise
+    // ("kill" inside "kill myself"): keep the one that explains more.
+    return matches.filter(
+      (match) =>
+        !matches.some(
+          (other) =>
+            other !== match &&
+            other.severity >= match.severity &&
+            other.start <= match.start &&
+            match.end <= other.end &&
+            other.end - other.start > match.end - match.start,
+        ),
+    );
+  }
+}
+
+/** A sentence of typed text that completed, with its settled matches (offsets into `text`). */
+export interface StreamReport {
+  readonly text: string;
+  readonly matches: readonly LexiconMatch[];
+}
+
+/** The longest sentence a stream keeps; a longer one is settled and a new one begun. */
+export const STREAM_MAX_SENTENCE_CHARS = 2_000;
+
+/**
+ * Incremental matching for one text field or window, fed a key at a time. Nothing typed is
+ * kept beyond the current sentence, and a sentence is reported only if it matched. A
+ * sentence completes at a full stop, "!", "?", a new line, or `flush()` (Enter, Tab, a
+ * click or a focus change); matches are reported then, settled against the whole sentence.
+ */
+export class MatchStream {
+  private readonly matcher: Matcher;
+  private readonly options: ScanOptions;
+  private buffer = '';
+  private bufferStart = 0;
+  private written = 0;
+  private scanner!: Scanner;
+  private tokeniser!: Tokeniser;
+  private settled: LexiconMatch[] = [];
+  private reports: StreamReport[] = [];
+  private sentenceEnded = false;
+
+  constructor(matcher: Matcher, options: ScanOptions) {
+    this.matcher = matcher;
+    this.options = options;
+    this.reset();
+  }
+
+  private reset(): void {
+    this.settled = [];
+    this.scanner = new Scanner(this.matcher, this.options, (found) => this.settled.push(...found));
+    this.tokeniser = new Tokeniser({
+      token: (token) => this.scanner.token(token),
+      sentenceEnd: () => {
+        this.scanner.sentenceEnd();
+        this.sentenceEnded = true;
+      },
+    });
+    this.bufferStart = 0;
+    this.written = 0;
+  }
+
+  /** Type text (usually one character). Returns the sentences it completed that matched. */
+  write(text: string): StreamReport[] {
+    for (let index = 0; index < text.length;) {
+      const codePoint = text.codePointAt(index) ?? 0;
+      const char = String.fromCodePoint(codePoint);
+      index += char.length;
+      this.buffer += char;
+      this.tokeniser.write(char);
+      this.written += char.length;
+      if (this.sentenceEnded) this.completeSentence(this.buffer.length);
+      else if (this.buffer.length >= STREAM_MAX_SENTENCE_CHARS) this.flushInto();
+    }
+    return this.takeReports();
+  }
+
+  /** Delete the last character typed (Backspace). Nothing is reported. */
+  backspace(count = 1): void {
+    if (this.buffer.length === 0) return;
+    const chars = [...this.buffer];
+    chars.splice(Math.max(0, chars.length - count));
+    const kept = chars.join('');
+    // Re-read the sentence without the deleted characters: the sentence is short, and
+    // deleting is rarer than typing, so this costs less than keeping undo state per key.
+    this.buffer = '';
+    this.reset();
+    this.write(kept);
+  }
+
+  /** A boundary: Enter, Tab, a click or a focus change completes the sentence. */
+  flush(): StreamReport[] {
+    this.flushInto();
+    return this.takeReports();
+  }
+
+  /** The sentence typed so far (what a capture's context is cut from). */
+  get pendingText(): string {
+    return this.buffer;
+  }
+
+  private flushInto(): void {
+    this.tokeniser.end();
+    this.completeSentence(this.buffer.length);
+  }
+
+  private completeSentence(length: number): void {
+    this.sentenceEnded = false;
+    // The character that showed the sentence ended (the space after a full stop) is not part of it.
+    const text = this.buffer.slice(0, length).trimEnd();
+    if (this.settled.length > 0) {
+      this.reports.push({
+        text,
+        matches: this.settled.map((match) => ({
+          ...match,
+          start: match.start - this.bufferStart,
+          end: match.end - this.bufferStart,
+        })),
+      });
+    }
+    this.settled = [];
+    this.buffer = this.buffer.slice(length);
+    this.bufferStart = this.written;
+  }
+
+  private takeReports(): StreamReport[] {
+    const reports = this.reports;
+    this.reports = [];
+    return reports;
+  }
+}
