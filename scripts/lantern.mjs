@@ -170,7 +170,7 @@ async function main() {
     step('Building the collector');
     run(pnpm, ['--filter', '@lantern/collector...', 'build']);
     step('Starting Lantern');
-    const child = spawn(process.execPath, [join(root, 'apps/collector/dist/cli.js'), 'start'], {
+    const child = spawn(process.execPath, [join(root, 'apps/collector/dist/cli.js'), 'serve'], {
       cwd: root,
       stdio: 'inherit',
     });

@@ -25,7 +25,7 @@ describe('lantern-collector (built CLI, as npm start runs it)', () => {
   });
 
   it('starts on embedded PGlite, prints where to go, answers /healthz and stops cleanly on SIGTERM', async () => {
-    running = startNode(cli(), ['start'], {
+    running = startNode(cli(), ['serve'], {
       PATH: process.env.PATH,
       LANTERN_PORT: '0',
       LANTERN_DATA_DIR: dataDir,
@@ -58,7 +58,7 @@ describe('lantern-collector (built CLI, as npm start runs it)', () => {
   });
 
   it('refuses bad configuration with a message naming the variable, and exits 1', async () => {
-    running = startNode(cli(), ['start'], {
+    running = startNode(cli(), ['serve'], {
       PATH: process.env.PATH,
       LANTERN_PORT: 'eighty',
       LANTERN_DATA_DIR: dataDir,
@@ -67,10 +67,20 @@ describe('lantern-collector (built CLI, as npm start runs it)', () => {
     expect(running.output()).toMatch(/CONFIG_INVALID: .*LANTERN_PORT: must be a number/);
   });
 
+  it('migrates a database and exits with `migrate`', async () => {
+    running = startNode(cli(), ['migrate'], {
+      PATH: process.env.PATH,
+      LANTERN_DATA_DIR: dataDir,
+      LANTERN_LOG_LEVEL: 'warn',
+    });
+    expect(await running.exited()).toBe(0);
+    expect(running.output()).toContain('The database schema is up to date');
+  });
+
   it('answers --help with usage, and an unknown command with usage and exit 2', async () => {
     running = startNode(cli(), ['--help'], { PATH: process.env.PATH });
     expect(await running.exited()).toBe(0);
-    expect(running.output()).toMatch(/Usage: lantern-collector \[start\]/);
+    expect(running.output()).toMatch(/Usage: lantern-collector \[serve\]/);
     running = startNode(cli(), ['frobnicate'], { PATH: process.env.PATH });
     expect(await running.exited()).toBe(2);
     expect(running.output()).toMatch(/Unknown command "frobnicate"/);

@@ -6,12 +6,15 @@ import closeWithGrace from 'close-with-grace';
 import { LanternError } from '@lantern/protocol';
 
 import { loadConfig } from './config.ts';
+import { MIGRATIONS_DIR, openDatabase } from './db/database.ts';
 import { startCollector } from './server.ts';
 import { COLLECTOR_VERSION } from './version.ts';
 
 const USAGE = `lantern-collector ${COLLECTOR_VERSION}
 
-Usage: lantern-collector [start]      start the collector (the default)
+Usage: lantern-collector [serve]      migrate the database and start the collector (the default;
+                                     "start" works too)
+       lantern-collector migrate      bring the database schema up to date, then exit
        lantern-collector --help       show this help
        lantern-collector --version    show the version
 
@@ -37,13 +40,23 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${COLLECTOR_VERSION}\n`);
     return 0;
   }
-  const command = positionals[0] ?? 'start';
-  if (command !== 'start' || positionals.length > 1) {
+  const command = positionals[0] ?? 'serve';
+  if (!['serve', 'start', 'migrate'].includes(command) || positionals.length > 1) {
     process.stderr.write(`Unknown command "${positionals.join(' ')}".\n\n${USAGE}`);
     return 2;
   }
 
   const config = loadConfig();
+  if (command === 'migrate') {
+    const database = await openDatabase(config.database);
+    try {
+      await database.migrate();
+    } finally {
+      await database.close();
+    }
+    process.stdout.write(`The database schema is up to date (${MIGRATIONS_DIR}).\n`);
+    return 0;
+  }
   const collector = await startCollector(config);
   // Signals are handled before anything is printed: whoever reads "is running" may stop us at once.
   closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {

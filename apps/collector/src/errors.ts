@@ -2,7 +2,11 @@ import { LanternError } from '@lantern/protocol';
 
 /** Error codes raised inside the collector (wire codes live in @lantern/protocol). */
 export type CollectorErrorCode =
-  'CONFIG_INVALID' | 'DATABASE_UNAVAILABLE' | 'DATA_DIR_UNWRITABLE' | 'PORT_IN_USE';
+  | 'CONFIG_INVALID'
+  | 'DATABASE_UNAVAILABLE'
+  | 'DATABASE_MIGRATION_FAILED'
+  | 'DATA_DIR_UNWRITABLE'
+  | 'PORT_IN_USE';
 
 /** A collector error with a stable code and a message that says what to do next. */
 export class CollectorError extends LanternError<CollectorErrorCode> {

@@ -1,13 +1,26 @@
 import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
+import { migrate as migratePostgres } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 
 import type { CollectorConfig } from '../config.ts';
 import { CollectorError } from '../errors.ts';
+
+/** The committed migrations (apps/collector/drizzle), from src/ or dist/. */
+export const MIGRATIONS_DIR = join(
+  dirname(dirname(dirname(fileURLToPath(import.meta.url)))),
+  'drizzle',
+);
+
+/** Any constant will do, as long as every collector of one database uses the same. */
+const MIGRATION_LOCK_KEY = 4_212_202_611;
 
 /** The drizzle database, the same API over PGlite and PostgreSQL. */
 export type Db = ReturnType<typeof drizzlePglite> | ReturnType<typeof drizzlePostgres>;
@@ -18,6 +31,12 @@ export interface Database {
   readonly db: Db;
   /** Run a trivial query; throws when the database cannot answer. */
   ping(options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Apply every committed migration the database has not had. On PostgreSQL several
+   * collectors may start at once: an advisory lock makes them take turns, and those after
+   * the first find nothing to do.
+   */
+  migrate(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -79,6 +98,7 @@ export async function openDatabase(
       kind: 'pglite',
       db,
       ping: (options) => untilAborted(db.execute(sql`select 1`), options?.signal),
+      migrate: () => migratePglite(db, { migrationsFolder: MIGRATIONS_DIR }),
       close: async () => {
         if (closed) return;
         closed = true;
@@ -112,6 +132,21 @@ export async function openDatabase(
     kind: 'postgres',
     db,
     ping: (options) => untilAborted(db.execute(sql`select 1`), options?.signal),
+    migrate: async () => {
+      // A session lock on one connection, and the migrations run on that same connection;
+      // if this process dies the connection closes and the lock goes with it.
+      const client = await pool.connect();
+      try {
+        await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        try {
+          await migratePostgres(drizzlePostgres({ client }), { migrationsFolder: MIGRATIONS_DIR });
+        } finally {
+          await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+        }
+      } finally {
+        client.release();
+      }
+    },
     close: async () => {
       if (closed) return;
       closed = true;

@@ -1,0 +1,91 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import {
+  DATABASE_KINDS,
+  makeTestConfig,
+  type TestCollectorConfig,
+} from '../test-helpers/databases.ts';
+import { openDatabase, type Database } from './database.ts';
+
+const TABLES = [
+  'audit_log',
+  'capture_matches',
+  'captures',
+  'concern_actions',
+  'concerns',
+  'devices',
+  'enrolment_tokens',
+  'exemptions',
+  'organisations',
+  'policies',
+  'screenshots',
+  'site_lexicon_overrides',
+  'sites',
+  'staff_roles',
+  'staff_users',
+  'subject_logins',
+  'subjects',
+];
+
+async function tablesOf(database: Database): Promise<string[]> {
+  const result = await database.db.execute<{ table_name: string }>(
+    sql`select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
+  );
+  return result.rows.map((row) => row.table_name);
+}
+
+describe.each(DATABASE_KINDS)('migrations on %s', (kind) => {
+  let setup: TestCollectorConfig;
+  let database: Database;
+
+  beforeAll(async () => {
+    setup = await makeTestConfig(kind);
+    database = await openDatabase(setup.config.database);
+  });
+
+  afterAll(async () => {
+    await database.close();
+    await setup.cleanup();
+  });
+
+  it('create every table from the committed migrations, and a second run changes nothing', async () => {
+    expect(await tablesOf(database)).toEqual([]);
+    await database.migrate();
+    expect(await tablesOf(database)).toEqual(TABLES);
+    await database.migrate();
+    const applied = await database.db.execute<{ count: string | number }>(
+      sql`select count(*) as count from drizzle.__drizzle_migrations`,
+    );
+    expect(Number(applied.rows[0]?.count)).toBe(1);
+  });
+
+  it('index the triage queue by site, status, severity and time', async () => {
+    const result = await database.db.execute<{ indexdef: string }>(
+      sql`select indexdef from pg_indexes where indexname = 'captures_triage_idx'`,
+    );
+    expect(result.rows[0]?.indexdef).toContain(
+      '(site_id, status, severity DESC, observed_at DESC, id DESC)',
+    );
+  });
+});
+
+describe('migrations on PostgreSQL with several collectors starting at once', () => {
+  it('take turns under the advisory lock and apply each migration once', async () => {
+    const setup = await makeTestConfig('postgres');
+    const databases = await Promise.all([1, 2, 3].map(() => openDatabase(setup.config.database)));
+    try {
+      await Promise.all(databases.map((database) => database.migrate()));
+      const first = databases[0];
+      if (!first) throw new Error('unreachable');
+      expect(await tablesOf(first)).toEqual(TABLES);
+      const applied = await first.db.execute<{ count: string | number }>(
+        sql`select count(*) as count from drizzle.__drizzle_migrations`,
+      );
+      expect(Number(applied.rows[0]?.count)).toBe(1);
+    } finally {
+      await Promise.all(databases.map((database) => database.close()));
+      await setup.cleanup();
+    }
+  });
+});
