@@ -27,7 +27,8 @@ export const CATEGORY_PREFIX = {
   criminal_exploitation: 'cce',
 } as const satisfies Record<Category, string>;
 
-const PatternSourceSchema = z.string().min(1).max(300);
+// Long alternations are fine: the 5,000-sequence cap per entry is the real bound.
+const PatternSourceSchema = z.string().min(1).max(1000);
 const ExampleSchema = z.string().min(1).max(2000);
 
 export const TermSchema = z

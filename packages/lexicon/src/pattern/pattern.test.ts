@@ -25,6 +25,10 @@ describe('compilePattern', () => {
     ]);
   });
 
+  it('skips punctuation standing alone, as the tokeniser does in text', () => {
+    expect(words('romeo & juliet')).toEqual(['romeo juliet']);
+  });
+
   it('splits at gaps and keeps their width', () => {
     expect(compilePattern('want to ~2 die')).toEqual([
       { segments: [['want', 'to'], ['die']], gaps: [2] },
@@ -46,7 +50,7 @@ describe('compilePattern', () => {
     expect(() => compilePattern('~1 die')).toThrow(/may not begin with a gap/);
     expect(() => compilePattern('die ~1')).toThrow(/may not end with a gap/);
     expect(() => compilePattern('a | b')).toThrow(/unexpected "\|" at column 3/);
-    expect(() => compilePattern('a --- b')).toThrow(/"---" has no letters/);
+    expect(() => compilePattern('---')).toThrow(/the pattern matches nothing/);
   });
 
   it('refuses a pattern too broad to compile', () => {

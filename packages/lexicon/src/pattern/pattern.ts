@@ -116,11 +116,9 @@ class Parser {
     ) {
       this.position += 1;
     }
-    const raw = this.source.slice(start, this.position);
-    const keys = tokenise(raw).tokens.map((token) => token.key);
-    if (keys.length === 0)
-      throw this.error(`"${raw}" has no letters, digits or emoji to match`, start);
-    return keys;
+    // Punctuation on its own ("romeo & juliet", "-") separates words in text too: it
+    // matches nothing and is skipped, as the tokeniser skips it.
+    return tokenise(this.source.slice(start, this.position)).tokens.map((token) => token.key);
   }
 
   private skipSpaces(): void {
