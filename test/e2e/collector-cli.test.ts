@@ -4,7 +4,8 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { HealthResponseSchema } from '@lantern/protocol';
+import { EnrolResponseSchema, HealthResponseSchema } from '@lantern/protocol';
+import { makeEnrolRequest } from '@lantern/protocol/testing';
 
 import { builtProgram, startNode, type RunningProcess } from '../helpers/process.ts';
 
@@ -75,6 +76,39 @@ describe('lantern-collector (built CLI, as npm start runs it)', () => {
     });
     expect(await running.exited()).toBe(0);
     expect(running.output()).toContain('The database schema is up to date');
+  });
+
+  it('creates a site and an enrolment token for scripts (the last line is the id or token), which enrols a device', async () => {
+    const env = {
+      PATH: process.env.PATH,
+      LANTERN_PORT: '0',
+      LANTERN_DATA_DIR: dataDir,
+      LANTERN_LOG_LEVEL: 'warn',
+    };
+    const lastLine = (output: string) => output.trim().split('\n').at(-1) ?? '';
+    running = startNode(cli(), ['create-site', '--name', 'Example Academy'], env);
+    expect(await running.exited()).toBe(0);
+    const siteId = lastLine(running.output());
+    expect(siteId).toMatch(/^[0-9a-f-]{36}$/);
+    running = startNode(
+      cli(),
+      ['enrol-token', '--site', siteId, '--uses', '2', '--days', '1'],
+      env,
+    );
+    expect(await running.exited()).toBe(0);
+    const token = lastLine(running.output());
+    expect(token).toMatch(/^lntenr_[A-Za-z0-9_-]{43}$/);
+
+    running = startNode(cli(), ['serve'], env);
+    const [, healthUrl] = await running.waitFor(/Health:\s+(http:\/\/\S+)/);
+    const response = await fetch((healthUrl ?? '').replace('/healthz', '/v1/enrol'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...makeEnrolRequest(), enrolmentToken: token }),
+    });
+    expect(response.status).toBe(201);
+    expect(EnrolResponseSchema.parse(await response.json()).siteId).toBe(siteId);
+    expect(running.output()).not.toContain(token);
   });
 
   it('answers --help with usage, and an unknown command with usage and exit 2', async () => {

@@ -10,6 +10,7 @@ import { ErrorBodySchema, LanternError, type ErrorBody } from '@lantern/protocol
 
 import type { CollectorConfig } from './config.ts';
 import { loggerOptions } from './logger.ts';
+import { enrolRoutes } from './modules/devices/enrol.routes.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { configPlugin } from './plugins/config.ts';
 import { dbPlugin } from './plugins/db.ts';
@@ -71,5 +72,6 @@ export async function buildApp(config: CollectorConfig): Promise<FastifyInstance
   await app.register(configPlugin, { config });
   await app.register(dbPlugin);
   await app.register(healthRoutes);
+  await app.register(enrolRoutes);
   return app;
 }

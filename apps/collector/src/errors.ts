@@ -1,4 +1,4 @@
-import { LanternError } from '@lantern/protocol';
+import { LanternError, type WireErrorCode } from '@lantern/protocol';
 
 /** Error codes raised inside the collector (wire codes live in @lantern/protocol). */
 export type CollectorErrorCode =
@@ -13,5 +13,24 @@ export class CollectorError extends LanternError<CollectorErrorCode> {
   constructor(code: CollectorErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = 'CollectorError';
+  }
+}
+
+/**
+ * An error to answer over HTTP with a stable wire code (`ErrorBody`) and the status that
+ * goes with it. The message is shown to the caller, so it never holds secrets or content.
+ */
+export class WireError extends LanternError<WireErrorCode> {
+  readonly statusCode: number;
+
+  constructor(
+    code: WireErrorCode,
+    statusCode: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+    this.name = 'WireError';
+    this.statusCode = statusCode;
   }
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/node-postgres';
+import { drizzle as drizzlePostgres, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate as migratePostgres } from 'drizzle-orm/node-postgres/migrator';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
@@ -22,8 +22,12 @@ export const MIGRATIONS_DIR = join(
 /** Any constant will do, as long as every collector of one database uses the same. */
 const MIGRATION_LOCK_KEY = 4_212_202_611;
 
-/** The drizzle database, the same API over PGlite and PostgreSQL. */
-export type Db = ReturnType<typeof drizzlePglite> | ReturnType<typeof drizzlePostgres>;
+/**
+ * The drizzle database, one API over PGlite and PostgreSQL. Typed as node-postgres's:
+ * PGlite's driver returns the same shapes (`{ rows }`), and one type keeps every query
+ * callable without a union of signatures.
+ */
+export type Db = NodePgDatabase;
 
 /** An open database: drizzle over embedded PGlite or a PostgreSQL pool. Call `close()` once done. */
 export interface Database {
@@ -92,13 +96,14 @@ export async function openDatabase(
         { cause },
       );
     }
-    const db = drizzlePglite({ client });
+    const pgliteDb = drizzlePglite({ client });
+    const db = pgliteDb as unknown as Db;
     let closed = false;
     return {
       kind: 'pglite',
       db,
       ping: (options) => untilAborted(db.execute(sql`select 1`), options?.signal),
-      migrate: () => migratePglite(db, { migrationsFolder: MIGRATIONS_DIR }),
+      migrate: () => migratePglite(pgliteDb, { migrationsFolder: MIGRATIONS_DIR }),
       close: async () => {
         if (closed) return;
         closed = true;
@@ -115,7 +120,7 @@ export async function openDatabase(
   // An idle client's error (a server restart) must not crash the process: the pool drops
   // that client and opens a new one on the next query. Report it, nothing more.
   pool.on('error', (error) => options.onIdleError?.(error));
-  const db = drizzlePostgres({ client: pool });
+  const db: Db = drizzlePostgres({ client: pool });
   try {
     await db.execute(sql`select 1`);
   } catch (cause) {
