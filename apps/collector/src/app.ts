@@ -14,6 +14,7 @@ import { enrolRoutes } from './modules/devices/enrol.routes.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { configPlugin } from './plugins/config.ts';
 import { dbPlugin } from './plugins/db.ts';
+import { ingestPlugin } from './plugins/ingest.ts';
 
 /** Limits every request lives within; agents' captures travel over WebSocket, not HTTP bodies. */
 const HTTP_LIMITS = {
@@ -73,5 +74,6 @@ export async function buildApp(config: CollectorConfig): Promise<FastifyInstance
   await app.register(dbPlugin);
   await app.register(healthRoutes);
   await app.register(enrolRoutes);
+  await app.register(ingestPlugin);
   return app;
 }
