@@ -15,6 +15,7 @@ import { healthRoutes } from './modules/health/health.routes.ts';
 import { configPlugin } from './plugins/config.ts';
 import { dbPlugin } from './plugins/db.ts';
 import { ingestPlugin } from './plugins/ingest.ts';
+import { metricsPlugin } from './plugins/metrics.ts';
 
 /** Limits every request lives within; agents' captures travel over WebSocket, not HTTP bodies. */
 const HTTP_LIMITS = {
@@ -72,6 +73,7 @@ export async function buildApp(config: CollectorConfig): Promise<FastifyInstance
 
   await app.register(configPlugin, { config });
   await app.register(dbPlugin);
+  await app.register(metricsPlugin);
   await app.register(healthRoutes);
   await app.register(enrolRoutes);
   await app.register(ingestPlugin);

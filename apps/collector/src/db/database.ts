@@ -41,6 +41,8 @@ export interface Database {
    * the first find nothing to do.
    */
   migrate(): Promise<void>;
+  /** Connection pool figures for /metrics; undefined for embedded PGlite. */
+  poolStats(): { total: number; idle: number; waiting: number } | undefined;
   close(): Promise<void>;
 }
 
@@ -104,6 +106,7 @@ export async function openDatabase(
       db,
       ping: (options) => untilAborted(db.execute(sql`select 1`), options?.signal),
       migrate: () => migratePglite(pgliteDb, { migrationsFolder: MIGRATIONS_DIR }),
+      poolStats: () => undefined,
       close: async () => {
         if (closed) return;
         closed = true;
@@ -152,6 +155,7 @@ export async function openDatabase(
         client.release();
       }
     },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: async () => {
       if (closed) return;
       closed = true;

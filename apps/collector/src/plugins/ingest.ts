@@ -30,7 +30,10 @@ export const ingestPlugin = fp(
     app.decorate('blobStore', new FolderBlobStore(join(app.config.dataDir, 'blobs')));
     app.decorate('groupCommitter', new GroupCommitter(app.database.db));
     app.decorate('agents', new AgentRegistry());
-    app.decorate('ingestCounters', new IngestCounters());
+    app.decorate(
+      'ingestCounters',
+      new IngestCounters((code) => app.metrics.framesRejected.inc({ code })),
+    );
     // Frames over the limit are refused by the WebSocket layer itself (close 1009), never buffered.
     await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
     app.addHook('preClose', async () => {
@@ -41,5 +44,5 @@ export const ingestPlugin = fp(
     });
     await app.register(agentSocketRoutes);
   },
-  { name: 'ingest', dependencies: ['config', 'db'] },
+  { name: 'ingest', dependencies: ['config', 'db', 'metrics'] },
 );

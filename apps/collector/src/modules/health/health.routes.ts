@@ -4,8 +4,42 @@ import { ErrorBodySchema, HealthResponseSchema, PROTOCOL_VERSION } from '@lanter
 
 import { COLLECTOR_VERSION } from '../../version.ts';
 
-/** `GET /healthz` for load balancers, monitoring and the technician: 200 when the database answers. */
+/**
+ * `GET /healthz` (alive and the database answers) and `GET /readyz` (and not shutting
+ * down: a load balancer stops sending agents here before the sockets close).
+ */
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.get(
+    '/readyz',
+    { schema: { response: { 200: HealthResponseSchema, 503: ErrorBodySchema } }, logLevel: 'warn' },
+    async (_request, reply) => {
+      if (closing) {
+        return reply
+          .code(503)
+          .send({ code: 'SERVICE_UNAVAILABLE', message: 'This collector is shutting down.' });
+      }
+      try {
+        await app.database.ping({ signal: AbortSignal.timeout(2_000) });
+      } catch {
+        return reply
+          .code(503)
+          .send({
+            code: 'SERVICE_UNAVAILABLE',
+            message: 'The database does not answer: not ready for agents.',
+          });
+      }
+      return {
+        status: 'ok' as const,
+        version: COLLECTOR_VERSION,
+        protocolVersion: PROTOCOL_VERSION,
+        database: app.database.kind,
+      };
+    },
+  );
   app.get(
     '/healthz',
     {

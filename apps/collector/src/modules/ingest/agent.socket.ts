@@ -58,8 +58,15 @@ export class IngestCounters {
   readonly rejected = new Map<WireErrorCode, number>();
   connections = 0;
 
+  private readonly onReject: ((code: WireErrorCode) => void) | undefined;
+
+  constructor(onReject?: (code: WireErrorCode) => void) {
+    this.onReject = onReject;
+  }
+
   reject(code: WireErrorCode): void {
     this.rejected.set(code, (this.rejected.get(code) ?? 0) + 1);
+    this.onReject?.(code);
   }
 }
 
@@ -167,8 +174,9 @@ class AgentConnection {
     this.helloTimer.unref();
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       // Handled one after another; a failure is answered, never thrown out of the socket.
+      const arrivedAt = process.hrtime.bigint();
       this.queue = this.queue
-        .then(() => this.onMessage(data, isBinary))
+        .then(() => this.onMessage(data, isBinary, arrivedAt))
         .catch((error: unknown) => {
           this.log.error({ err: error, deviceId: agent.deviceId }, 'agent frame failed');
           this.sendError({
@@ -210,7 +218,7 @@ class AgentConnection {
     return true;
   }
 
-  private async onMessage(data: Buffer, isBinary: boolean): Promise<void> {
+  private async onMessage(data: Buffer, isBinary: boolean, arrivedAt: bigint): Promise<void> {
     if (!this.takeToken()) {
       this.sendError({
         code: 'RATE_LIMITED',
@@ -246,7 +254,7 @@ class AgentConnection {
     switch (frame.type) {
       case 'capture':
         for (const rejection of parsed.rejected) this.sendError(rejection);
-        await this.onCaptures(frame.captures);
+        await this.onCaptures(frame.captures, arrivedAt);
         return;
       case 'screenshot':
         await this.onScreenshot(frame);
@@ -305,7 +313,7 @@ class AgentConnection {
     });
   }
 
-  private async onCaptures(batch: readonly Capture[]): Promise<void> {
+  private async onCaptures(batch: readonly Capture[], arrivedAt: bigint): Promise<void> {
     const ours = batch.filter((capture) => {
       if (capture.deviceId === this.agent.deviceId && capture.siteId === this.agent.siteId)
         return true;
@@ -335,6 +343,8 @@ class AgentConnection {
     await this.app.groupCommitter.submit(ready);
     // Only now, after commit, may the agent delete them from its spool.
     this.send({ type: 'ack', v: PROTOCOL_VERSION, captureIds: ready.map((capture) => capture.id) });
+    this.app.metrics.capturesStored.inc(ready.length);
+    this.app.metrics.ackLatency.observe(Number(process.hrtime.bigint() - arrivedAt) / 1e9);
     this.log.debug({ deviceId: this.agent.deviceId, count: ready.length }, 'captures stored');
   }
 

@@ -236,3 +236,37 @@ describe.each(DATABASE_KINDS)('agent ingest on %s', (kind) => {
     await agent.close();
   });
 });
+
+describe('collector metrics and readiness', () => {
+  it('reports ingest, rejections and connected agents on /metrics, and ready on /readyz', async () => {
+    const setup = await makeTestConfig('pglite');
+    const collector = await startCollector(setup.config);
+    try {
+      const db = collector.app.database.db;
+      const { siteId } = await createSite(db, { name: 'Metrics School' });
+      const { token } = await createEnrolmentToken(db, { siteId });
+      const enrolled = await enrolDevice(db, makeEnrolRequest({ enrolmentToken: token }));
+      const agent = await connectAgent(collector.url, enrolled.deviceCredential);
+      agent.send(makeHello({ deviceId: enrolled.deviceId }));
+      await agent.next('welcome');
+      agent.send('nonsense');
+      await agent.next('error');
+      agent.send({
+        type: 'capture',
+        v: 1,
+        captures: [makeCapture({ siteId, deviceId: enrolled.deviceId })],
+      });
+      await agent.next('ack');
+      const metrics = await (await fetch(`${collector.url}/metrics`)).text();
+      expect(metrics).toMatch(/^lantern_captures_stored_total 1$/m);
+      expect(metrics).toMatch(/^lantern_frames_rejected_total\{code="FRAME_NOT_JSON"\} 1$/m);
+      expect(metrics).toMatch(/^lantern_agents_connected 1$/m);
+      expect(metrics).toMatch(/^lantern_capture_ack_seconds_count 1$/m);
+      expect((await fetch(`${collector.url}/readyz`)).status).toBe(200);
+      await agent.close();
+    } finally {
+      await collector.close();
+      await setup.cleanup();
+    }
+  });
+});
