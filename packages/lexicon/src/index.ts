@@ -31,11 +31,13 @@ export {
 } from './matcher/matcher.ts';
 export { Tokeniser, squeeze, tokenise, type Token, type TokenSink } from './normalise/tokeniser.ts';
 export {
-  compilePattern,
-  MAX_EXPANSIONS,
+  expandPattern,
   MAX_GAP,
+  MAX_PATTERN_WORDS,
+  parsePattern,
   PatternError,
-  type CompiledSequence,
+  type Expansion,
+  type PatternNode,
 } from './pattern/pattern.ts';
 export { checkExamples, type ExampleFailure } from './quality/examples.ts';
 export {

@@ -120,7 +120,7 @@ export async function runLexiconCli(
       );
       stdout.write(
         `lexicon ${lexicon.version}: ${lexicon.terms.length} terms, ${lexicon.exclusions.length} exclusions, ` +
-          `${matcher.sequenceCount} word sequences, built in ${buildMs.toFixed(0)} ms; ` +
+          `${matcher.positionCount} automaton positions, built in ${buildMs.toFixed(0)} ms; ` +
           `${examples} examples, ${failures.length} failing\n`,
       );
       return failures.length > 0 ? 1 : 0;

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { SeveritySchema, TermIdSchema, type Severity, type SiteOverride } from '@lantern/protocol';
 
 import { LexiconError, type LexiconProblem } from '../errors.ts';
-import { compilePattern, PatternError } from '../pattern/pattern.ts';
+import { parsePattern, PatternError } from '../pattern/pattern.ts';
 import {
   CATEGORY_PREFIX,
   ExclusionSchema,
@@ -131,7 +131,7 @@ function readLexiconFile(
   const checkPatterns = (patterns: readonly string[], base: (string | number)[]) => {
     patterns.forEach((pattern, index) => {
       try {
-        compilePattern(pattern);
+        parsePattern(pattern);
       } catch (error) {
         if (!(error instanceof PatternError)) throw error;
         problems.push({
@@ -349,7 +349,7 @@ export function applySiteOverrides(
     const problem = (message: string) => problems.push({ file, line: 0, field, message });
     const compiles = (pattern: string) => {
       try {
-        compilePattern(pattern);
+        parsePattern(pattern);
         return true;
       } catch (error) {
         if (!(error instanceof PatternError)) throw error;

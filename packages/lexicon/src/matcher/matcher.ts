@@ -2,14 +2,14 @@ import type { AgeBand, Category, Severity, Source } from '@lantern/protocol';
 
 import type { Lexicon, LexiconExclusion, LexiconTerm } from '../load/load-lexicon.ts';
 import { Tokeniser, type Token, type TokenSink } from '../normalise/tokeniser.ts';
-import { compilePattern } from '../pattern/pattern.ts';
+import { parsePattern } from '../pattern/pattern.ts';
 import {
   FLAG_MIN_SEVERITY,
   scoreMatch,
   sentenceContext,
   type ScoreReason,
 } from '../scoring/score.ts';
-import { WordAutomaton } from './automaton.ts';
+import { WordNfa, type NfaState } from './word-nfa.ts';
 
 /** One lexicon hit, explaining itself. Offsets are UTF-16 indices into the scanned text. */
 export interface LexiconMatch {
@@ -40,15 +40,11 @@ export interface ScanOptions {
   readonly source: Source;
   /** The age band whose terms apply; default `secondary`. */
   readonly ageBand?: AgeBand;
-}
-
-/** A word sequence segment of a term or an exclusion, between gaps. */
-interface Chain {
-  readonly owner: number;
-  readonly isExclusion: boolean;
-  readonly segmentCount: number;
-  /** `gaps[i]`: words allowed between segment i and i + 1. */
-  readonly gaps: readonly number[];
+  /**
+   * Keep a match that lies inside a longer, at least as serious one (normally dropped as
+   * noise). For checking a lexicon's examples, where each term must show it matches.
+   */
+  readonly keepContained?: boolean;
 }
 
 interface Hit {
@@ -80,14 +76,12 @@ export function summarise(matches: readonly LexiconMatch[]): ScanResult {
 export class Matcher {
   readonly version: string;
   readonly termCount: number;
-  readonly sequenceCount: number;
+  /** Words (and gap slots) in the compiled automaton: its size. */
+  readonly positionCount: number;
   private readonly terms: readonly LexiconTerm[];
   private readonly exclusions: readonly LexiconExclusion[];
   private readonly wordIds = new Map<string, number>();
-  private readonly automaton = new WordAutomaton();
-  private readonly chains: Chain[] = [];
-  /** Per keyword: (chain, segment) pairs it completes, highest segment first. */
-  private readonly keywordRefs: { chain: number; segment: number }[][] = [];
+  private readonly nfa = new WordNfa();
   private readonly maskCache = new Map<string, number | undefined>();
 
   constructor(lexicon: Lexicon) {
@@ -95,38 +89,17 @@ export class Matcher {
     this.terms = lexicon.terms;
     this.exclusions = lexicon.exclusions;
     this.termCount = lexicon.terms.length;
-    const keywordIds = new Map<string, number>();
-    let sequences = 0;
-    const addOwner = (owner: number, isExclusion: boolean, patterns: readonly string[]) => {
-      for (const pattern of patterns) {
-        for (const sequence of compilePattern(pattern)) {
-          sequences += 1;
-          const chain = this.chains.length;
-          this.chains.push({
-            owner,
-            isExclusion,
-            segmentCount: sequence.segments.length,
-            gaps: sequence.gaps,
-          });
-          sequence.segments.forEach((segment, index) => {
-            const words = segment.map((key) => this.wordId(key));
-            const signature = words.join(',');
-            let keyword = keywordIds.get(signature);
-            if (keyword === undefined) {
-              keyword = this.automaton.add(words);
-              keywordIds.set(signature, keyword);
-              this.keywordRefs.push([]);
-            }
-            this.keywordRefs[keyword]?.push({ chain, segment: index });
-          });
-        }
-      }
-    };
-    lexicon.terms.forEach((term, index) => addOwner(index, false, term.patterns));
-    lexicon.exclusions.forEach((exclusion, index) => addOwner(index, true, exclusion.patterns));
-    for (const refs of this.keywordRefs) refs.sort((a, b) => b.segment - a.segment);
-    this.automaton.build();
-    this.sequenceCount = sequences;
+    const wordId = (key: string) => this.wordId(key);
+    // Owners: terms are 0…n-1, exclusions n…; one automaton holds both.
+    lexicon.terms.forEach((term, index) => {
+      for (const pattern of term.patterns) this.nfa.add(parsePattern(pattern), index, wordId);
+    });
+    lexicon.exclusions.forEach((exclusion, index) => {
+      for (const pattern of exclusion.patterns)
+        this.nfa.add(parsePattern(pattern), this.termCount + index, wordId);
+    });
+    this.nfa.build();
+    this.positionCount = this.nfa.positionCount;
   }
 
   private wordId(key: string): number {
@@ -181,14 +154,13 @@ export class Matcher {
     return new MatchStream(this, options);
   }
 
-  /** @internal the automaton, for the scanner */
+  /** @internal for the scanner */
   get internals() {
     return {
-      automaton: this.automaton,
-      chains: this.chains,
-      keywordRefs: this.keywordRefs,
+      nfa: this.nfa,
       terms: this.terms,
       exclusions: this.exclusions,
+      termCount: this.termCount,
     };
   }
 }
@@ -200,14 +172,18 @@ export class Matcher {
  */
 class Scanner implements TokenSink {
   private readonly matcher: Matcher;
-  private readonly options: Required<ScanOptions>;
+  private readonly options: ScanOptions & { ageBand: AgeBand };
   private readonly onMatches: (matches: LexiconMatch[]) => void;
-  private state = 0;
+  private readonly state: NfaState;
   private tokens: Token[] = [];
-  /** Gapped chains in progress: chain * 256 + segment → where it started and where that segment ended. */
-  private partials = new Map<number, { start: number; end: number }>();
   private termHits: Hit[] = [];
   private exclusionHits: Hit[] = [];
+  private readonly onAccept = (owner: number, start: number) => {
+    const termCount = this.matcher.internals.termCount;
+    const end = this.tokens.length - 1;
+    if (owner < termCount) this.termHits.push({ owner, startPos: start, endPos: end });
+    else this.exclusionHits.push({ owner: owner - termCount, startPos: start, endPos: end });
+  };
 
   constructor(
     matcher: Matcher,
@@ -215,45 +191,20 @@ class Scanner implements TokenSink {
     onMatches: (matches: LexiconMatch[]) => void,
   ) {
     this.matcher = matcher;
-    this.options = { ageBand: 'secondary', ...options };
+    this.options = { ...options, ageBand: options.ageBand ?? 'secondary' };
     this.onMatches = onMatches;
+    this.state = matcher.internals.nfa.createState();
   }
 
   token(token: Token): void {
-    const { automaton, chains, keywordRefs } = this.matcher.internals;
-    const position = this.tokens.length;
     this.tokens.push(token);
-    this.state = automaton.step(this.state, this.matcher.idOf(token));
-    for (const keyword of automaton.outputsOf(this.state)) {
-      const startPos = position - (automaton.keywordLengths[keyword] ?? 1) + 1;
-      for (const { chain: chainId, segment } of keywordRefs[keyword] ?? []) {
-        const chain = chains[chainId];
-        if (!chain) continue;
-        let start = startPos;
-        if (segment > 0) {
-          const before = this.partials.get(chainId * 256 + segment - 1);
-          const between = startPos - (before?.end ?? -Infinity) - 1;
-          if (!before || between < 0 || between > (chain.gaps[segment - 1] ?? 0)) continue;
-          start = before.start;
-        }
-        if (segment + 1 < chain.segmentCount) {
-          this.partials.set(chainId * 256 + segment, { start, end: position });
-          continue;
-        }
-        (chain.isExclusion ? this.exclusionHits : this.termHits).push({
-          owner: chain.owner,
-          startPos: start,
-          endPos: position,
-        });
-      }
-    }
+    this.state.read(this.matcher.idOf(token), this.tokens.length - 1, this.onAccept);
   }
 
   sentenceEnd(): void {
     if (this.termHits.length > 0) this.onMatches(this.settle());
-    this.state = 0;
+    this.state.reset();
     this.tokens = [];
-    if (this.partials.size > 0) this.partials = new Map();
     this.termHits = [];
     this.exclusionHits = [];
   }
@@ -303,6 +254,7 @@ class Scanner implements TokenSink {
     }
     // A match inside a longer one that is at least as serious adds nothing but noise
     // ("kill" inside "kill myself"): keep the one that explains more.
+    if (this.options.keepContained) return matches;
     return matches.filter(
       (match) =>
         !matches.some(

@@ -1,21 +1,25 @@
 /**
  * The pattern language of the lexicon (see FORMAT.md): words in a row, `{a|b c}`
- * alternatives, `[a|b]` optionals, `~N` gaps of up to N other words. A pattern compiles to
- * the word sequences it stands for, each split at its gaps into segments the automaton
- * matches; words are normalised exactly as text is, so `i'm` in a pattern is `im`.
+ * alternatives, `[a|b]` optionals, `~N` gaps of up to N other words. A pattern parses to a
+ * tree; the matcher compiles every tree of the lexicon into one word automaton without
+ * expanding the alternatives (so a broad pattern costs its size, not the product of its
+ * choices). Words are normalised exactly as text is, so `i'm` in a pattern is `im`.
  */
 import { tokenise } from '../normalise/tokeniser.ts';
 
-/** The most word sequences one lexicon entry may expand to. */
-export const MAX_EXPANSIONS = 5_000;
 /** The widest gap `~N` allows. */
 export const MAX_GAP = 3;
+/** The most words (counting each alternative) one pattern may hold. */
+export const MAX_PATTERN_WORDS = 2_000;
+/** The most word sequences `expandPattern` lists (for baselines and tests only). */
+export const MAX_EXPANSIONS = 100_000;
 
-/** A pattern cut at its gaps: `segments[i]`, then up to `gaps[i]` other words, then `segments[i + 1]`. */
-export interface CompiledSequence {
-  readonly segments: readonly (readonly string[])[];
-  readonly gaps: readonly number[];
-}
+/** A parsed pattern: words (token keys), any-word slots (from gaps), sequences and choices. */
+export type PatternNode =
+  | { readonly kind: 'word'; readonly key: string }
+  | { readonly kind: 'any' }
+  | { readonly kind: 'seq'; readonly items: readonly PatternNode[] }
+  | { readonly kind: 'alt'; readonly options: readonly PatternNode[] };
 
 /** A pattern that cannot be compiled; `column` is 1-based within the pattern. */
 export class PatternError extends Error {
@@ -28,64 +32,52 @@ export class PatternError extends Error {
   }
 }
 
-/** A word (normalised token key) or a gap of up to N words. */
-type Element = string | { readonly gap: number };
-type Expansion = readonly Element[];
+const EMPTY: PatternNode = { kind: 'seq', items: [] };
 
 class Parser {
   private position = 0;
+  private words = 0;
   private readonly source: string;
 
   constructor(source: string) {
     this.source = source;
   }
 
-  parse(): Expansion[] {
-    const result = this.sequence(new Set());
+  parse(): PatternNode {
+    const tree = this.sequence(new Set());
     if (this.position < this.source.length) {
       throw this.error(`unexpected "${this.source[this.position]}"`);
     }
-    return result;
+    return tree;
   }
 
   private error(message: string, at = this.position): PatternError {
     return new PatternError(`${message} at column ${at + 1}`, at + 1);
   }
 
-  /** Items until one of `stops` (or the end): the cartesian product of the items' choices. */
-  private sequence(stops: ReadonlySet<string>): Expansion[] {
-    let expansions: Expansion[] = [[]];
+  /** Items until one of `stops` (or the end). */
+  private sequence(stops: ReadonlySet<string>): PatternNode {
+    const items: PatternNode[] = [];
     for (;;) {
       this.skipSpaces();
       const char = this.source[this.position];
-      if (char === undefined || stops.has(char)) return expansions;
-      const choices = this.item();
-      const product: Expansion[] = [];
-      for (const prefix of expansions) {
-        for (const choice of choices) {
-          product.push([...prefix, ...choice]);
-          if (product.length > MAX_EXPANSIONS) {
-            throw this.error(
-              `expands to more than ${MAX_EXPANSIONS} word sequences: split it into narrower patterns`,
-            );
-          }
-        }
-      }
-      expansions = product;
+      if (char === undefined || stops.has(char)) return { kind: 'seq', items };
+      items.push(...this.item());
     }
   }
 
-  private item(): Expansion[] {
+  private item(): PatternNode[] {
     const at = this.position;
     const char = this.source[at];
     if (char === '{' || char === '[') {
       this.position += 1;
       const close = char === '{' ? '}' : ']';
-      const alternatives = this.alternatives(close);
-      if (this.source[this.position] !== close)
+      const options = this.alternatives(close);
+      if (this.source[this.position] !== close) {
         throw this.error(`"${char}" is never closed by "${close}"`, at);
+      }
       this.position += 1;
-      return char === '[' ? [[], ...alternatives] : alternatives;
+      return [{ kind: 'alt', options: char === '[' ? [...options, EMPTY] : options }];
     }
     if (char === '}' || char === ']' || char === '|') throw this.error(`unexpected "${char}"`);
     if (char === '~') {
@@ -94,21 +86,25 @@ class Parser {
       if (!match || size < 1 || size > MAX_GAP)
         throw this.error(`a gap is written ~1 to ~${MAX_GAP}`);
       this.position += match[0].length;
-      return [[{ gap: size }]];
+      // Up to N other words: N optional any-word slots.
+      return Array.from(
+        { length: size },
+        () => ({ kind: 'alt', options: [{ kind: 'any' }, EMPTY] }) as const,
+      );
     }
-    return [this.word()];
+    return this.word();
   }
 
-  private alternatives(close: string): Expansion[] {
-    const all: Expansion[] = [];
+  private alternatives(close: string): PatternNode[] {
+    const all: PatternNode[] = [];
     for (;;) {
-      all.push(...this.sequence(new Set(['|', close])));
+      all.push(this.sequence(new Set(['|', close])));
       if (this.source[this.position] !== '|') return all;
       this.position += 1;
     }
   }
 
-  private word(): Expansion {
+  private word(): PatternNode[] {
     const start = this.position;
     while (
       this.position < this.source.length &&
@@ -118,7 +114,15 @@ class Parser {
     }
     // Punctuation on its own ("romeo & juliet", "-") separates words in text too: it
     // matches nothing and is skipped, as the tokeniser skips it.
-    return tokenise(this.source.slice(start, this.position)).tokens.map((token) => token.key);
+    const keys = tokenise(this.source.slice(start, this.position)).tokens.map((token) => token.key);
+    this.words += keys.length;
+    if (this.words > MAX_PATTERN_WORDS) {
+      throw this.error(
+        `holds more than ${MAX_PATTERN_WORDS} words: split it into narrower patterns`,
+        start,
+      );
+    }
+    return keys.map((key) => ({ kind: 'word', key }));
   }
 
   private skipSpaces(): void {
@@ -126,39 +130,88 @@ class Parser {
   }
 }
 
+/** First and last words of a tree, and whether it can match nothing at all. */
+function edges(node: PatternNode): { nullable: boolean; firstAny: boolean; lastAny: boolean } {
+  switch (node.kind) {
+    case 'word':
+      return { nullable: false, firstAny: false, lastAny: false };
+    case 'any':
+      return { nullable: false, firstAny: true, lastAny: true };
+    case 'alt': {
+      const parts = node.options.map(edges);
+      return {
+        nullable: parts.some((part) => part.nullable),
+        firstAny: parts.some((part) => part.firstAny),
+        lastAny: parts.some((part) => part.lastAny),
+      };
+    }
+    case 'seq': {
+      let nullable = true;
+      let firstAny = false;
+      let lastAny = false;
+      for (const part of node.items.map(edges)) {
+        if (nullable && part.firstAny) firstAny = true;
+        lastAny = part.lastAny || (part.nullable && lastAny);
+        nullable = nullable && part.nullable;
+      }
+      return { nullable, firstAny, lastAny };
+    }
+  }
+}
+
 /**
- * Compile a pattern to the word sequences it matches.
+ * Parse and check a pattern.
  * @throws PatternError naming the column and what to fix.
  */
-export function compilePattern(source: string): CompiledSequence[] {
-  const expansions = new Parser(source).parse();
-  const seen = new Set<string>();
-  const compiled: CompiledSequence[] = [];
-  for (const expansion of expansions) {
-    const segments: string[][] = [[]];
-    const gaps: number[] = [];
-    for (const element of expansion) {
-      const current = segments[segments.length - 1] ?? [];
-      if (typeof element === 'string') {
-        current.push(element);
-      } else if (current.length === 0) {
-        if (segments.length === 1) throw new PatternError('a pattern may not begin with a gap', 1);
-        gaps[gaps.length - 1] = Math.min(MAX_GAP, (gaps[gaps.length - 1] ?? 0) + element.gap);
-      } else {
-        gaps.push(element.gap);
-        segments.push([]);
+export function parsePattern(source: string): PatternNode {
+  const tree = new Parser(source).parse();
+  const shape = edges(tree);
+  if (shape.nullable)
+    throw new PatternError(
+      'the pattern can match nothing at all: give it a word that is not optional',
+      1,
+    );
+  if (shape.firstAny) throw new PatternError('a pattern may not begin with a gap', 1);
+  if (shape.lastAny) throw new PatternError('a pattern may not end with a gap', source.length);
+  return tree;
+}
+
+/** A pattern as the word sequences it stands for; `null` is one word of a gap. */
+export type Expansion = readonly (string | null)[];
+
+/**
+ * Every word sequence a pattern matches (gaps as `null` slots), for baselines that need
+ * plain phrases (the benchmark's obscenity comparison) and for tests. The matcher itself
+ * never expands patterns.
+ * @throws PatternError when there are more than MAX_EXPANSIONS.
+ */
+export function expandPattern(source: string): Expansion[] {
+  const expand = (node: PatternNode): Expansion[] => {
+    switch (node.kind) {
+      case 'word':
+        return [[node.key]];
+      case 'any':
+        return [[null]];
+      case 'alt':
+        return node.options.flatMap(expand);
+      case 'seq': {
+        let product: Expansion[] = [[]];
+        for (const item of node.items) {
+          const choices = expand(item);
+          product = product.flatMap((prefix) => choices.map((choice) => [...prefix, ...choice]));
+          if (product.length > MAX_EXPANSIONS) {
+            throw new PatternError(`expands to more than ${MAX_EXPANSIONS} word sequences`, 1);
+          }
+        }
+        return product;
       }
     }
-    if (segments.length > 64) throw new PatternError('a pattern may have at most 63 gaps', 1);
-    if (segments[segments.length - 1]?.length === 0) {
-      if (segments.length === 1) continue; // an empty alternative on its own, e.g. "[a]" alone
-      throw new PatternError('a pattern may not end with a gap', source.length);
-    }
-    const signature = JSON.stringify([segments, gaps]);
-    if (seen.has(signature)) continue;
+  };
+  const seen = new Set<string>();
+  return expand(parsePattern(source)).filter((sequence) => {
+    const signature = JSON.stringify(sequence);
+    if (seen.has(signature)) return false;
     seen.add(signature);
-    compiled.push({ segments, gaps });
-  }
-  if (compiled.length === 0) throw new PatternError('the pattern matches nothing', 1);
-  return compiled;
+    return true;
+  });
 }

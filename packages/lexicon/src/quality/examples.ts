@@ -24,7 +24,7 @@ export function checkExamples(lexicon: Lexicon, matcher: Matcher): ExampleFailur
       ? 'secondary'
       : (term.ageBands[0] ?? 'secondary');
     for (const example of term.examples.match) {
-      const result = matcher.scan(example, { source: 'typed', ageBand });
+      const result = matcher.scan(example, { source: 'typed', ageBand, keepContained: true });
       if (!result.matches.some((match) => match.termId === term.id)) {
         const others = result.matches.map((match) => match.termId);
         failures.push({
@@ -37,7 +37,7 @@ export function checkExamples(lexicon: Lexicon, matcher: Matcher): ExampleFailur
       }
     }
     for (const example of term.examples.noMatch) {
-      const result = matcher.scan(example, { source: 'typed', ageBand });
+      const result = matcher.scan(example, { source: 'typed', ageBand, keepContained: true });
       if (result.matches.some((match) => match.termId === term.id)) {
         failures.push({
           id: term.id,
