@@ -25,12 +25,10 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       try {
         await app.database.ping({ signal: AbortSignal.timeout(2_000) });
       } catch {
-        return reply
-          .code(503)
-          .send({
-            code: 'SERVICE_UNAVAILABLE',
-            message: 'The database does not answer: not ready for agents.',
-          });
+        return reply.code(503).send({
+          code: 'SERVICE_UNAVAILABLE',
+          message: 'The database does not answer: not ready for agents.',
+        });
       }
       return {
         status: 'ok' as const,
