@@ -90,7 +90,7 @@ describe('lantern-lexicon check', () => {
   it('validates a lexicon folder and runs its examples', async () => {
     const stdout = collector();
     expect(await runLexiconCli(['check', FIXTURE_LEXICON_DIR], stdout, collector())).toBe(0);
-    expect(stdout.text()).toMatch(/^lexicon 0\.0\.1-fixture: 6 terms, 2 exclusions, .* 0 failing/);
+    expect(stdout.text()).toMatch(/^lexicon 0\.0\.1-fixture: 7 terms, 2 exclusions, .* 0 failing/);
   });
 
   it('checks a site folder over the shipped lexicon and names what is wrong', async () => {

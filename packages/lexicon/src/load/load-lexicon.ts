@@ -128,7 +128,11 @@ function readLexiconFile(
     return;
   }
   const { language } = parsed.data;
-  const checkPatterns = (patterns: readonly string[], base: (string | number)[]) => {
+  const checkPatterns = (
+    patterns: readonly string[],
+    base: (string | number)[],
+    key = 'patterns',
+  ) => {
     patterns.forEach((pattern, index) => {
       try {
         parsePattern(pattern);
@@ -136,8 +140,8 @@ function readLexiconFile(
         if (!(error instanceof PatternError)) throw error;
         problems.push({
           file,
-          line: lineOf([...base, 'patterns', index]),
-          field: fieldName([...base, 'patterns', index]),
+          line: lineOf([...base, key, index]),
+          field: fieldName([...base, key, index]),
           message: error.message,
         });
       }
@@ -177,6 +181,7 @@ function readLexiconFile(
       return;
     }
     checkPatterns(term.data.patterns, base);
+    if (term.data.together) checkPatterns(term.data.together, base, 'together');
     into.terms.push({ ...term.data, id, language, file });
   });
 

@@ -37,7 +37,13 @@ export const TermSchema = z
     category: CategorySchema,
     severity: SeveritySchema,
     ageBands: z.array(AgeBandSchema).min(1),
-    patterns: z.array(PatternSourceSchema).min(1).max(50),
+    /** Any of these matching is a match of the term. */
+    patterns: z.array(PatternSourceSchema).max(50).default([]),
+    /**
+     * Each entry is a pattern; all of them matching in one sentence, in any order, is a
+     * match of the term (a NEAR rule: "pics" with "or else" with "pay").
+     */
+    together: z.array(PatternSourceSchema).min(2).max(5).optional(),
     note: z.string().min(1).max(1000),
     examples: z.strictObject({
       match: z.array(ExampleSchema).min(1),
@@ -45,6 +51,13 @@ export const TermSchema = z
     }),
   })
   .superRefine((term, ctx) => {
+    if (term.patterns.length === 0 && !term.together) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a term needs patterns, or together',
+        path: ['patterns'],
+      });
+    }
     const prefix = `${CATEGORY_PREFIX[term.category]}.`;
     if (!term.id.startsWith(prefix)) {
       ctx.addIssue({

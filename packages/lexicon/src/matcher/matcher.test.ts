@@ -44,6 +44,14 @@ describe('Matcher: what matches', () => {
     expect(terms('im gonna. kill myself')).not.toContain('suicide.kill-myself');
   });
 
+  it('matches a together term when all its parts occur in one sentence, in any order', () => {
+    const text = 'pay £50 or he will send my pics to my whole school';
+    expect(terms(text)).toEqual(['iioc.pics-threat']);
+    expect(spans(text)).toEqual(['pay £50 or he will send my pics']);
+    expect(terms('send me the pics from the trip')).toEqual([]);
+    expect(terms('he has my pics. he says pay or he will send them')).toEqual([]);
+  });
+
   it('matches emoji as words', () => {
     expect(terms('selling 🍃🍃 dm me')).toEqual(['drugs.sell-emoji']);
   });

@@ -82,6 +82,8 @@ export class Matcher {
   private readonly exclusions: readonly LexiconExclusion[];
   private readonly wordIds = new Map<string, number>();
   private readonly nfa = new WordNfa();
+  /** Owner → which `together` term and part it is. */
+  private readonly parts: { term: number; part: number; of: number }[] = [];
   private readonly maskCache = new Map<string, number | undefined>();
 
   constructor(lexicon: Lexicon) {
@@ -97,6 +99,14 @@ export class Matcher {
     lexicon.exclusions.forEach((exclusion, index) => {
       for (const pattern of exclusion.patterns)
         this.nfa.add(parsePattern(pattern), this.termCount + index, wordId);
+    });
+    // The parts of `together` terms: owners after the exclusions, one per part.
+    lexicon.terms.forEach((term, termIndex) => {
+      term.together?.forEach((pattern, part) => {
+        const owner = this.termCount + lexicon.exclusions.length + this.parts.length;
+        this.nfa.add(parsePattern(pattern), owner, wordId);
+        this.parts.push({ term: termIndex, part, of: term.together?.length ?? 0 });
+      });
     });
     this.nfa.build();
     this.positionCount = this.nfa.positionCount;
@@ -161,6 +171,7 @@ export class Matcher {
       terms: this.terms,
       exclusions: this.exclusions,
       termCount: this.termCount,
+      parts: this.parts,
     };
   }
 }
@@ -178,11 +189,20 @@ class Scanner implements TokenSink {
   private tokens: Token[] = [];
   private termHits: Hit[] = [];
   private exclusionHits: Hit[] = [];
+  /** Hits of the parts of `together` terms, by owner index into `parts`. */
+  private partHits: Hit[] = [];
   private readonly onAccept = (owner: number, start: number) => {
-    const termCount = this.matcher.internals.termCount;
+    const { termCount, exclusions } = this.matcher.internals;
     const end = this.tokens.length - 1;
     if (owner < termCount) this.termHits.push({ owner, startPos: start, endPos: end });
-    else this.exclusionHits.push({ owner: owner - termCount, startPos: start, endPos: end });
+    else if (owner < termCount + exclusions.length) {
+      this.exclusionHits.push({ owner: owner - termCount, startPos: start, endPos: end });
+    } else
+      this.partHits.push({
+        owner: owner - termCount - exclusions.length,
+        startPos: start,
+        endPos: end,
+      });
   };
 
   constructor(
@@ -202,11 +222,35 @@ class Scanner implements TokenSink {
   }
 
   sentenceEnd(): void {
+    if (this.partHits.length > 0) this.joinParts();
     if (this.termHits.length > 0) this.onMatches(this.settle());
     this.state.reset();
     this.tokens = [];
     this.termHits = [];
     this.exclusionHits = [];
+    this.partHits = [];
+  }
+
+  /** A `together` term matches when every one of its parts matched in the sentence: its span covers them all. */
+  private joinParts(): void {
+    const { parts } = this.matcher.internals;
+    const byTerm = new Map<number, { found: Map<number, Hit>; of: number }>();
+    for (const hit of this.partHits) {
+      const part = parts[hit.owner];
+      if (!part) continue;
+      const entry = byTerm.get(part.term) ?? { found: new Map<number, Hit>(), of: part.of };
+      if (!entry.found.has(part.part)) entry.found.set(part.part, hit);
+      byTerm.set(part.term, entry);
+    }
+    for (const [term, { found, of }] of byTerm) {
+      if (found.size < of) continue;
+      const hits = [...found.values()];
+      this.termHits.push({
+        owner: term,
+        startPos: Math.min(...hits.map((hit) => hit.startPos)),
+        endPos: Math.max(...hits.map((hit) => hit.endPos)),
+      });
+    }
   }
 
   /** Apply exclusions, the age band and scoring to the sentence's hits. */
