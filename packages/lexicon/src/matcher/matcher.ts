@@ -9,7 +9,7 @@ import {
   sentenceContext,
   type ScoreReason,
 } from '../scoring/score.ts';
-import { WordNfa, type NfaState } from './word-nfa.ts';
+import { WordNfa, type DfaState } from './word-nfa.ts';
 
 /** One lexicon hit, explaining itself. Offsets are UTF-16 indices into the scanned text. */
 export interface LexiconMatch {
@@ -185,25 +185,12 @@ class Scanner implements TokenSink {
   private readonly matcher: Matcher;
   private readonly options: ScanOptions & { ageBand: AgeBand };
   private readonly onMatches: (matches: LexiconMatch[]) => void;
-  private readonly state: NfaState;
+  private state: DfaState;
   private tokens: Token[] = [];
-  private termHits: Hit[] = [];
-  private exclusionHits: Hit[] = [];
-  /** Hits of the parts of `together` terms, by owner index into `parts`. */
-  private partHits: Hit[] = [];
-  private readonly onAccept = (owner: number, start: number) => {
-    const { termCount, exclusions } = this.matcher.internals;
-    const end = this.tokens.length - 1;
-    if (owner < termCount) this.termHits.push({ owner, startPos: start, endPos: end });
-    else if (owner < termCount + exclusions.length) {
-      this.exclusionHits.push({ owner: owner - termCount, startPos: start, endPos: end });
-    } else
-      this.partHits.push({
-        owner: owner - termCount - exclusions.length,
-        startPos: start,
-        endPos: end,
-      });
-  };
+  /** The sentence's words as automaton word ids, for finding where matches began. */
+  private words: (number | undefined)[] = [];
+  /** Owners whose pattern ended at a word: resolved to hits (with starts) when the sentence settles. */
+  private accepted: { owner: number; end: number }[] = [];
 
   constructor(
     matcher: Matcher,
@@ -213,29 +200,63 @@ class Scanner implements TokenSink {
     this.matcher = matcher;
     this.options = { ...options, ageBand: options.ageBand ?? 'secondary' };
     this.onMatches = onMatches;
-    this.state = matcher.internals.nfa.createState();
+    this.state = matcher.internals.nfa.start();
   }
 
   token(token: Token): void {
+    const { nfa } = this.matcher.internals;
+    const id = this.matcher.idOf(token);
     this.tokens.push(token);
-    this.state.read(this.matcher.idOf(token), this.tokens.length - 1, this.onAccept);
+    this.words.push(id);
+    this.state = nfa.step(this.state, id);
+    const end = this.tokens.length - 1;
+    for (const owner of this.state.accepts) this.accepted.push({ owner, end });
   }
 
   sentenceEnd(): void {
-    if (this.partHits.length > 0) this.joinParts();
-    if (this.termHits.length > 0) this.onMatches(this.settle());
-    this.state.reset();
+    if (this.accepted.length > 0) {
+      const { termHits, exclusionHits, partHits } = this.resolveHits();
+      this.joinParts(termHits, partHits);
+      if (termHits.length > 0) this.onMatches(this.settle(termHits, exclusionHits));
+    }
+    this.state = this.matcher.internals.nfa.start();
     this.tokens = [];
-    this.termHits = [];
-    this.exclusionHits = [];
-    this.partHits = [];
+    this.words = [];
+    this.accepted = [];
+  }
+
+  /** Turn what the automaton accepted into hits with their spans, by kind of owner. */
+  private resolveHits(): { termHits: Hit[]; exclusionHits: Hit[]; partHits: Hit[] } {
+    const { nfa, termCount, exclusions, parts } = this.matcher.internals;
+    const termHits: Hit[] = [];
+    const exclusionHits: Hit[] = [];
+    const partHits: Hit[] = [];
+    // A part of a `together` term only matters when all the term's parts are here.
+    const partsFound = new Map<number, Set<number>>();
+    for (const { owner } of this.accepted) {
+      const part = parts[owner - termCount - exclusions.length];
+      if (!part) continue;
+      const found = partsFound.get(part.term) ?? new Set<number>();
+      found.add(part.part);
+      partsFound.set(part.term, found);
+    }
+    for (const { owner, end } of this.accepted) {
+      const part = parts[owner - termCount - exclusions.length];
+      if (part && (partsFound.get(part.term)?.size ?? 0) < part.of) continue;
+      const startPos = nfa.startOf(owner, this.words, end);
+      if (owner < termCount) termHits.push({ owner, startPos, endPos: end });
+      else if (owner < termCount + exclusions.length) {
+        exclusionHits.push({ owner: owner - termCount, startPos, endPos: end });
+      } else partHits.push({ owner: owner - termCount - exclusions.length, startPos, endPos: end });
+    }
+    return { termHits, exclusionHits, partHits };
   }
 
   /** A `together` term matches when every one of its parts matched in the sentence: its span covers them all. */
-  private joinParts(): void {
+  private joinParts(termHits: Hit[], partHits: readonly Hit[]): void {
     const { parts } = this.matcher.internals;
     const byTerm = new Map<number, { found: Map<number, Hit>; of: number }>();
-    for (const hit of this.partHits) {
+    for (const hit of partHits) {
       const part = parts[hit.owner];
       if (!part) continue;
       const entry = byTerm.get(part.term) ?? { found: new Map<number, Hit>(), of: part.of };
@@ -245,7 +266,7 @@ class Scanner implements TokenSink {
     for (const [term, { found, of }] of byTerm) {
       if (found.size < of) continue;
       const hits = [...found.values()];
-      this.termHits.push({
+      termHits.push({
         owner: term,
         startPos: Math.min(...hits.map((hit) => hit.startPos)),
         endPos: Math.max(...hits.map((hit) => hit.endPos)),
@@ -254,12 +275,12 @@ class Scanner implements TokenSink {
   }
 
   /** Apply exclusions, the age band and scoring to the sentence's hits. */
-  private settle(): LexiconMatch[] {
+  private settle(termHits: readonly Hit[], exclusionHits: readonly Hit[]): LexiconMatch[] {
     const { terms, exclusions } = this.matcher.internals;
     const context = sentenceContext(this.tokens.map((token) => token.key));
     const seen = new Set<string>();
     const matches: LexiconMatch[] = [];
-    for (const hit of this.termHits) {
+    for (const hit of termHits) {
       const term = terms[hit.owner];
       if (!term || !term.ageBands.includes(this.options.ageBand)) continue;
       const key = `${hit.owner}:${hit.startPos}:${hit.endPos}`;
@@ -272,7 +293,7 @@ class Scanner implements TokenSink {
         this.options.source,
         this.options.ageBand,
       );
-      const excluded = this.exclusionHits.some((exclusionHit) => {
+      const excluded = exclusionHits.some((exclusionHit) => {
         const exclusion = exclusions[exclusionHit.owner];
         if (!exclusion || scored.severity > exclusion.maxSeverity) return false;
         if (exclusion.categories && !exclusion.categories.includes(term.category)) return false;

@@ -3,8 +3,12 @@
  * expanding them: a position (Glushkov) automaton over words. Every word of every pattern
  * is a position; a position lists the positions that may follow it; a text is read one
  * word at a time, carrying the set of live positions, each with the word where its match
- * began. Building costs the patterns' size (not the product of their alternatives), and
- * reading a word costs the live positions, which words of the lexicon keep few.
+ * began. Building costs the patterns' size (not the product of their alternatives).
+ *
+ * Reading is a lazily built DFA over sets of positions (as RE2 does): the first time a set
+ * meets a word, the next set is worked out and cached, so a warm automaton reads a word
+ * with one map lookup however many patterns share it ("i" begins hundreds). Where a match
+ * began is worked out only when one is found, by re-reading that one pattern.
  *
  * Why not Aho–Corasick over expanded phrases: the shipped lexicon's alternatives expand
  * to over 400,000 phrases (4 s and hundreds of MB to build); this builds in milliseconds.
@@ -28,18 +32,36 @@ export class WordNfa {
   private readonly accepts: (number[] | undefined)[] = [];
   /** Word id → positions where a pattern can begin with that word. */
   private readonly starts = new Map<number, number[]>();
+  /** The owner of each position's pattern. */
+  private readonly ownerOf: number[] = [];
+  /** Per owner: the most words any of its patterns can span. */
+  private readonly ownerMaxWords = new Map<number, number>();
+  /** Per owner: word id → its start positions (for finding where a match began). */
+  private readonly ownerStarts = new Map<number, Map<number, number[]>>();
+  // The lazy DFA: sets of positions, interned by their sorted members.
+  private dfaStates = new Map<string, DfaState>();
+  private initial: DfaState | undefined;
   // Built by `build()`: per position, the positions that follow by word, and those that follow on any word.
   private followByWord: (Map<number, number[]> | undefined)[] = [];
   private followAny: (number[] | undefined)[] = [];
 
   /** Add one pattern for `owner`; `wordId` gives (or makes) a word's id. */
   add(tree: PatternNode, owner: number, wordId: (key: string) => number): void {
+    const firstNew = this.word.length;
     const fragment = this.fragment(tree, wordId);
+    for (let position = firstNew; position < this.word.length; position += 1)
+      this.ownerOf[position] = owner;
+    this.ownerMaxWords.set(owner, Math.max(this.ownerMaxWords.get(owner) ?? 1, maxWords(tree)));
+    const mine = this.ownerStarts.get(owner) ?? new Map<number, number[]>();
+    this.ownerStarts.set(owner, mine);
     for (const position of fragment.first) {
       const id = this.word[position] ?? ANY;
       const list = this.starts.get(id) ?? [];
       list.push(position);
       this.starts.set(id, list);
+      const own = mine.get(id) ?? [];
+      own.push(position);
+      mine.set(id, own);
     }
     for (const position of fragment.last) {
       const owners = this.accepts[position] ?? [];
@@ -113,88 +135,108 @@ export class WordNfa {
     return this.word.length;
   }
 
-  /** A fresh reading state, for one sentence at a time. */
-  createState(): NfaState {
-    return new NfaState(this, this.word.length);
+  /** States of the lazy DFA built so far (for the benchmark and tests). */
+  get dfaStateCount(): number {
+    return this.dfaStates.size;
   }
 
-  /** @internal for NfaState */
-  get tables() {
-    return {
-      starts: this.starts,
-      followByWord: this.followByWord,
-      followAny: this.followAny,
-      accepts: this.accepts,
-    };
+  /** The state before any word of a sentence. */
+  start(): DfaState {
+    this.initial ??= this.intern([]);
+    return this.initial;
   }
-}
 
-/** Which positions are live after the words read so far, and where each match began. */
-export class NfaState {
-  private readonly nfa: WordNfa;
-  private live: number[] = [];
-  private liveStart: number[] = [];
-  private next: number[] = [];
-  private nextStart: number[] = [];
-  /** Per position: the step it was last added in (so each is added once a step). */
-  private readonly stamp: Int32Array;
-  private step = 0;
+  /** The state after reading `wordId` (undefined: a word no pattern uses) in `state`. */
+  step(state: DfaState, wordId: number | undefined): DfaState {
+    const key = wordId ?? OTHER_WORD;
+    const cached = state.next.get(key);
+    if (cached) return cached;
+    const positions = new Set<number>();
+    for (const from of state.positions) {
+      if (wordId !== undefined) {
+        const targets = this.followByWord[from]?.get(wordId);
+        if (targets) for (const target of targets) positions.add(target);
+      }
+      const anyTargets = this.followAny[from];
+      if (anyTargets) for (const target of anyTargets) positions.add(target);
+    }
+    if (wordId !== undefined) {
+      const begun = this.starts.get(wordId);
+      if (begun) for (const position of begun) positions.add(position);
+    }
+    if (this.dfaStates.size > MAX_DFA_STATES) {
+      // Bounded memory: forget the cache (states in use stay valid; the cache fills again).
+      this.dfaStates = new Map();
+      this.initial = undefined;
+    }
+    const next = this.intern([...positions].sort((a, b) => a - b));
+    state.next.set(key, next);
+    return next;
+  }
 
-  constructor(nfa: WordNfa, positions: number) {
-    this.nfa = nfa;
-    this.stamp = new Int32Array(positions);
+  private intern(sorted: number[]): DfaState {
+    const signature = sorted.join(',');
+    let state = this.dfaStates.get(signature);
+    if (!state) {
+      const owners = new Set<number>();
+      for (const position of sorted)
+        for (const owner of this.accepts[position] ?? []) owners.add(owner);
+      state = { positions: Int32Array.from(sorted), accepts: [...owners], next: new Map() };
+      this.dfaStates.set(signature, state);
+    }
+    return state;
   }
 
   /**
-   * Read the word at `index` (`wordId` undefined: a word the lexicon never uses). Calls
-   * `onAccept(owner, startIndex)` for each pattern that ends here.
+   * Where the match of `owner` that ends at word `end` began: the earliest start (the
+   * longest match) within the last MAX_MATCH_WORDS words. Run only for matches.
    */
-  read(
-    wordId: number | undefined,
-    index: number,
-    onAccept: (owner: number, start: number) => void,
-  ): void {
-    const { starts, followByWord, followAny, accepts } = this.nfa.tables;
-    this.step += 1;
-    const step = this.step;
-    const next = this.next;
-    const nextStart = this.nextStart;
-    next.length = 0;
-    nextStart.length = 0;
-    const add = (position: number, start: number) => {
-      if (this.stamp[position] === step) return;
-      this.stamp[position] = step;
-      next.push(position);
-      nextStart.push(start);
-    };
-    for (let i = 0; i < this.live.length; i += 1) {
-      const from = this.live[i] ?? 0;
-      const start = this.liveStart[i] ?? index;
-      if (wordId !== undefined) {
-        const targets = followByWord[from]?.get(wordId);
-        if (targets) for (const target of targets) add(target, start);
+  startOf(owner: number, words: readonly (number | undefined)[], end: number): number {
+    const starts = this.ownerStarts.get(owner);
+    if (!starts) return end;
+    const longest = Math.min(MAX_MATCH_WORDS, this.ownerMaxWords.get(owner) ?? MAX_MATCH_WORDS);
+    for (let start = Math.max(0, end - longest + 1); start <= end; start += 1) {
+      const word = words[start];
+      let live = word === undefined ? [] : (starts.get(word) ?? []);
+      for (let index = start + 1; index <= end && live.length > 0; index += 1) {
+        const next = new Set<number>();
+        const id = words[index];
+        for (const from of live) {
+          if (id !== undefined)
+            for (const target of this.followByWord[from]?.get(id) ?? []) next.add(target);
+          for (const target of this.followAny[from] ?? []) next.add(target);
+        }
+        live = [...next];
       }
-      const anyTargets = followAny[from];
-      if (anyTargets) for (const target of anyTargets) add(target, start);
+      if (live.some((position) => this.accepts[position]?.includes(owner))) return start;
     }
-    if (wordId !== undefined) {
-      const begun = starts.get(wordId);
-      if (begun) for (const position of begun) add(position, index);
-    }
-    for (let i = 0; i < next.length; i += 1) {
-      const owners = accepts[next[i] ?? 0];
-      if (owners) for (const owner of owners) onAccept(owner, nextStart[i] ?? index);
-    }
-    // Swap buffers: what was next is now live.
-    this.next = this.live;
-    this.nextStart = this.liveStart;
-    this.live = next;
-    this.liveStart = nextStart;
-  }
-
-  /** Forget everything: a new sentence begins. */
-  reset(): void {
-    this.live.length = 0;
-    this.liveStart.length = 0;
+    return end;
   }
 }
+
+/** The most words a pattern can span. */
+function maxWords(node: PatternNode): number {
+  switch (node.kind) {
+    case 'word':
+    case 'any':
+      return 1;
+    case 'alt':
+      return Math.max(0, ...node.options.map(maxWords));
+    case 'seq':
+      return node.items.reduce((sum, item) => sum + maxWords(item), 0);
+  }
+}
+
+/** A state of the lazy DFA: the live positions, who accepts here, and the cached next states. */
+export interface DfaState {
+  readonly positions: Int32Array;
+  readonly accepts: readonly number[];
+  readonly next: Map<number, DfaState>;
+}
+
+/** The key for "a word no pattern uses" in a state's cache. */
+const OTHER_WORD = -2;
+/** The lazy DFA forgets its cache past this many states. */
+const MAX_DFA_STATES = 200_000;
+/** The longest match, in words, whose start is searched for. */
+const MAX_MATCH_WORDS = 64;

@@ -34,6 +34,18 @@ export class PatternError extends Error {
 
 const EMPTY: PatternNode = { kind: 'seq', items: [] };
 
+/** Patterns repeat their words a great deal ("i", "my", "mum"): normalise each once. */
+const wordKeys = new Map<string, readonly string[]>();
+function keysOf(text: string): readonly string[] {
+  let keys = wordKeys.get(text);
+  if (!keys) {
+    keys = tokenise(text).tokens.map((token) => token.key);
+    if (wordKeys.size > 200_000) wordKeys.clear();
+    wordKeys.set(text, keys);
+  }
+  return keys;
+}
+
 class Parser {
   private position = 0;
   private words = 0;
@@ -114,7 +126,7 @@ class Parser {
     }
     // Punctuation on its own ("romeo & juliet", "-") separates words in text too: it
     // matches nothing and is skipped, as the tokeniser skips it.
-    const keys = tokenise(this.source.slice(start, this.position)).tokens.map((token) => token.key);
+    const keys = keysOf(this.source.slice(start, this.position));
     this.words += keys.length;
     if (this.words > MAX_PATTERN_WORDS) {
       throw this.error(
