@@ -22,6 +22,7 @@ describe('tokeniser: normalisation', () => {
     expect(keys('k1ll $uicide h@te 5uic1de')).toEqual(['kil', 'suicide', 'hate', 'suicide']);
     expect(keys('i h8 u m8')).toEqual(['i', 'hate', 'u', 'mate']);
     expect(keys('meet at 10 on 2024')).toEqual(['met', 'at', '10', 'on', '2024']);
+    expect(keys('ww1 3d 11s y9 10pm')).toEqual(['w1', '3d', '1s', 'y9', '10pm']);
     expect(keys('@jake hi')).toEqual(['jake', 'hi']);
   });
 

@@ -215,6 +215,46 @@ function classifyUncached(char: string): CharInfo {
   return wordInfo(out, char, !isLetter);
 }
 
+/** Letters that make a number a quantity, an ordinal or a name, not leetspeak: 11s, 3d, 2nd, ww1, y9, 10pm. */
+const NUMBER_AFFIXES = new Set([
+  's',
+  'st',
+  'nd',
+  'rd',
+  'th',
+  'd',
+  'pm',
+  'am',
+  'k',
+  'p',
+  'x',
+  'ww',
+  'y',
+  'yr',
+  'gb',
+  'mb',
+  'kg',
+  'cm',
+  'mm',
+  'km',
+  'g',
+  'hrs',
+  'h',
+  'mins',
+]);
+
+/**
+ * Digits as letters inside a word with letters (k1ll, 5uicide, h8; Arabizi ra7), except a
+ * number with a unit, ordinal or name on one side ("11s", "3d", "2nd", "ww1", "y9", "10pm").
+ */
+function readLeetDigits(text: string): string {
+  const split = /^([0-9]+)([a-z]+)$/.exec(text) ?? /^([a-z]+)([0-9]+)$/.exec(text);
+  const letters = split ? (/[a-z]/.test(split[1] ?? '') ? split[1] : split[2]) : undefined;
+  // "h8" is hate, not 8 hours: text-speak wins for 8 after a single h or m.
+  if (letters !== undefined && NUMBER_AFFIXES.has(letters) && !/^[hm]8$/.test(text)) return text;
+  return text.replace(/[0-9]/g, (digit) => LEET[digit] ?? digit);
+}
+
 /** Collapse every run of one character to a single one ("kill" → "kil", "sooo" → "so"). */
 export function squeeze(text: string): string {
   let out = '';
@@ -395,9 +435,7 @@ export class Tokeniser {
     this.trailingSymbols = '';
     let text = this.parts.join('');
     if (this.hasNonAscii) text = text.normalize('NFC');
-    if (this.hasLetter && (this.hasDigit || this.hasLeet)) {
-      text = text.replace(/[0-9]/g, (digit) => LEET[digit] ?? digit);
-    }
+    if (this.hasLetter && this.hasDigit) text = readLeetDigits(text);
     if (this.hasConfusable && this.hasAsciiLetter) {
       text = [...text].map((char) => CONFUSABLES[char] ?? char).join('');
     }
