@@ -91,3 +91,26 @@ export async function appendAudit(
     hash: auditHash(prevHash, { ...entry, at }),
   });
 }
+
+/** An audit entry as stored (the fields the hash covers, plus its chain). */
+export interface StoredAuditEntry extends AuditEntry {
+  readonly id: number;
+  readonly at: Date;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/**
+ * Walk the chain in id order; the id of the first entry whose link or hash does not hold
+ * (it, or an entry before it, was edited or removed), or undefined when the chain is whole.
+ */
+export function firstBrokenAuditEntry(entries: readonly StoredAuditEntry[]): number | undefined {
+  let previous = AUDIT_GENESIS_HASH;
+  for (const entry of entries) {
+    if (entry.prevHash !== previous) return entry.id;
+    if (entry.hash !== auditHash(previous, { ...entry, at: entry.at.toISOString() }))
+      return entry.id;
+    previous = entry.hash;
+  }
+  return undefined;
+}

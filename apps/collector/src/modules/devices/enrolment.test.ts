@@ -11,7 +11,7 @@ import {
   makeTestConfig,
   type TestCollectorConfig,
 } from '../../test-helpers/databases.ts';
-import { AUDIT_GENESIS_HASH, auditHash } from '../audit/audit.repository.ts';
+import { firstBrokenAuditEntry } from '../audit/audit.repository.ts';
 import { auditLog } from '../audit/audit.table.ts';
 import { createSite } from '../organisations/site.repository.ts';
 import { devices, enrolmentTokens } from './device.table.ts';
@@ -126,23 +126,25 @@ describe.each(DATABASE_KINDS)('enrolment on %s', (kind) => {
   it('records every enrolment in the audit log as one unbroken hash chain', async () => {
     const entries = await app.database.db.select().from(auditLog).orderBy(asc(auditLog.id));
     expect(entries.map((entry) => entry.action)).toContain('device.enrolled');
-    let previous = AUDIT_GENESIS_HASH;
-    for (const entry of entries) {
-      expect(entry.prevHash).toBe(previous);
-      expect(entry.hash).toBe(
-        auditHash(previous, {
-          at: entry.at.toISOString(),
-          siteId: entry.siteId,
-          actorKind: entry.actorKind,
-          actorId: entry.actorId,
-          action: entry.action,
-          targetType: entry.targetType,
-          targetId: entry.targetId,
-          reason: entry.reason,
+    expect(
+      firstBrokenAuditEntry(
+        entries.map((entry) => ({
+          ...entry,
           details: entry.details as Record<string, unknown> | null,
-        }),
-      );
-      previous = entry.hash;
-    }
+        })),
+      ),
+    ).toBeUndefined();
+    // Editing any stored field breaks the chain at that entry.
+    const tampered = entries.map((entry, index) =>
+      index === 1 ? { ...entry, action: 'device.forgotten' } : entry,
+    );
+    expect(
+      firstBrokenAuditEntry(
+        tampered.map((entry) => ({
+          ...entry,
+          details: entry.details as Record<string, unknown> | null,
+        })),
+      ),
+    ).toBe(entries[1]?.id);
   });
 });
