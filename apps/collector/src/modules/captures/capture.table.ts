@@ -11,9 +11,9 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 
+import { siteIdColumn } from '../../db/columns.ts';
 import { concerns } from '../concerns/concern.table.ts';
 import { devices } from '../devices/device.table.ts';
-import { sites } from '../organisations/organisation.table.ts';
 import { subjectKindEnum, subjects } from '../subjects/subject.table.ts';
 
 export const sourceEnum = pgEnum('capture_source', ['window_title', 'typed', 'clipboard']);
@@ -43,9 +43,7 @@ export const captures = pgTable(
   'captures',
   {
     id: uuid('id').primaryKey(),
-    siteId: uuid('site_id')
-      .notNull()
-      .references(() => sites.id),
+    siteId: siteIdColumn(),
     deviceId: uuid('device_id')
       .notNull()
       .references(() => devices.id),

@@ -1,7 +1,6 @@
-import { sql } from 'drizzle-orm';
 import { boolean, index, pgEnum, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
-import { sites } from '../organisations/organisation.table.ts';
+import { idColumn, siteIdColumn } from '../../db/columns.ts';
 import { subjects } from '../subjects/subject.table.ts';
 import { staffUsers } from '../users/user.table.ts';
 
@@ -11,12 +10,8 @@ export const concernStatusEnum = pgEnum('concern_status', ['open', 'closed']);
 export const concerns = pgTable(
   'concerns',
   {
-    id: uuid('id')
-      .primaryKey()
-      .default(sql`gen_random_uuid()`),
-    siteId: uuid('site_id')
-      .notNull()
-      .references(() => sites.id),
+    id: idColumn(),
+    siteId: siteIdColumn(),
     subjectId: uuid('subject_id').references(() => subjects.id),
     title: text('title').notNull(),
     status: concernStatusEnum('status').notNull().default('open'),
@@ -54,9 +49,7 @@ export const concernActionEnum = pgEnum('concern_action', [
 export const concernActions = pgTable(
   'concern_actions',
   {
-    id: uuid('id')
-      .primaryKey()
-      .default(sql`gen_random_uuid()`),
+    id: idColumn(),
     concernId: uuid('concern_id')
       .notNull()
       .references(() => concerns.id),

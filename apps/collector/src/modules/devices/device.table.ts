@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import {
   index,
   integer,
@@ -11,7 +10,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 
-import { sites } from '../organisations/organisation.table.ts';
+import { createdAtColumn, idColumn, siteIdColumn } from '../../db/columns.ts';
 import { staffUsers } from '../users/user.table.ts';
 
 export const platformEnum = pgEnum('platform', ['windows', 'macos', 'linux']);
@@ -26,12 +25,8 @@ export const sessionStateEnum = pgEnum('session_state', [
 export const devices = pgTable(
   'devices',
   {
-    id: uuid('id')
-      .primaryKey()
-      .default(sql`gen_random_uuid()`),
-    siteId: uuid('site_id')
-      .notNull()
-      .references(() => sites.id),
+    id: idColumn(),
+    siteId: siteIdColumn(),
     hostname: text('hostname').notNull(),
     platform: platformEnum('platform').notNull(),
     osRelease: text('os_release').notNull(),
@@ -59,16 +54,12 @@ export const devices = pgTable(
 export const enrolmentTokens = pgTable(
   'enrolment_tokens',
   {
-    id: uuid('id')
-      .primaryKey()
-      .default(sql`gen_random_uuid()`),
-    siteId: uuid('site_id')
-      .notNull()
-      .references(() => sites.id),
+    id: idColumn(),
+    siteId: siteIdColumn(),
     tokenHash: text('token_hash').notNull(),
     label: text('label').notNull().default(''),
     createdBy: uuid('created_by').references(() => staffUsers.id),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAtColumn(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     maxUses: integer('max_uses').notNull(),
     useCount: integer('use_count').notNull().default(0),

@@ -1,23 +1,18 @@
-import { sql } from 'drizzle-orm';
 import { index, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
-import { sites } from '../organisations/organisation.table.ts';
+import { createdAtColumn, idColumn, siteIdColumn } from '../../db/columns.ts';
 import { staffUsers } from '../users/user.table.ts';
 
 /** Each version of a site's policy (Policy of @lantern/protocol), as pushed to its devices. */
 export const policies = pgTable(
   'policies',
   {
-    id: uuid('id')
-      .primaryKey()
-      .default(sql`gen_random_uuid()`),
-    siteId: uuid('site_id')
-      .notNull()
-      .references(() => sites.id),
+    id: idColumn(),
+    siteId: siteIdColumn(),
     version: text('version').notNull(),
     body: jsonb('body').notNull(),
     createdBy: uuid('created_by').references(() => staffUsers.id),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAtColumn(),
   },
   (table) => [
     uniqueIndex('policies_site_version_idx').on(table.siteId, table.version),
@@ -29,16 +24,12 @@ export const policies = pgTable(
 export const siteLexiconOverrides = pgTable(
   'site_lexicon_overrides',
   {
-    id: uuid('id')
-      .primaryKey()
-      .default(sql`gen_random_uuid()`),
-    siteId: uuid('site_id')
-      .notNull()
-      .references(() => sites.id),
+    id: idColumn(),
+    siteId: siteIdColumn(),
     override: jsonb('override').notNull(),
     reason: text('reason').notNull(),
     createdBy: uuid('created_by').references(() => staffUsers.id),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAtColumn(),
     removedAt: timestamp('removed_at', { withTimezone: true }),
   },
   (table) => [index('site_lexicon_overrides_site_idx').on(table.siteId)],
@@ -48,19 +39,15 @@ export const siteLexiconOverrides = pgTable(
 export const exemptions = pgTable(
   'exemptions',
   {
-    id: uuid('id')
-      .primaryKey()
-      .default(sql`gen_random_uuid()`),
-    siteId: uuid('site_id')
-      .notNull()
-      .references(() => sites.id),
+    id: idColumn(),
+    siteId: siteIdColumn(),
     reason: text('reason').notNull(),
     groups: text('groups').array().notNull(),
     categories: text('categories').array().notNull(),
     startsAt: timestamp('starts_at', { withTimezone: true }).notNull(),
     endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
     approvedBy: uuid('approved_by').references(() => staffUsers.id),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAtColumn(),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
   },
   (table) => [index('exemptions_site_window_idx').on(table.siteId, table.startsAt, table.endsAt)],

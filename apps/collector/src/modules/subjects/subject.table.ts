@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import {
   boolean,
   index,
@@ -10,7 +9,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 
-import { sites } from '../organisations/organisation.table.ts';
+import { idColumn, siteIdColumn } from '../../db/columns.ts';
 
 /** Whose device use is monitored: a pupil, or a member of staff (whose captures go to the head). */
 export const subjectKindEnum = pgEnum('subject_kind', ['pupil', 'staff']);
@@ -19,12 +18,8 @@ export const subjectKindEnum = pgEnum('subject_kind', ['pupil', 'staff']);
 export const subjects = pgTable(
   'subjects',
   {
-    id: uuid('id')
-      .primaryKey()
-      .default(sql`gen_random_uuid()`),
-    siteId: uuid('site_id')
-      .notNull()
-      .references(() => sites.id),
+    id: idColumn(),
+    siteId: siteIdColumn(),
     kind: subjectKindEnum('kind').notNull(),
     /** The MIS's own id (UPN or admission number for pupils, staff code for staff). */
     misId: text('mis_id').notNull(),
@@ -46,9 +41,7 @@ export const subjects = pgTable(
 export const subjectLogins = pgTable(
   'subject_logins',
   {
-    siteId: uuid('site_id')
-      .notNull()
-      .references(() => sites.id),
+    siteId: siteIdColumn(),
     /** Lower-case, without a domain prefix (SCHOOL\\jsmith → jsmith). */
     loginName: text('login_name').notNull(),
     subjectId: uuid('subject_id')

@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm';
 import {
   index,
   integer,
@@ -11,6 +10,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 
+import { createdAtColumn, idColumn } from '../../db/columns.ts';
 import { organisations, sites } from '../organisations/organisation.table.ts';
 
 /**
@@ -30,9 +30,7 @@ export const roleEnum = pgEnum('staff_role', [
 export const staffUsers = pgTable(
   'staff_users',
   {
-    id: uuid('id')
-      .primaryKey()
-      .default(sql`gen_random_uuid()`),
+    id: idColumn(),
     organisationId: uuid('organisation_id')
       .notNull()
       .references(() => organisations.id),
@@ -45,7 +43,7 @@ export const staffUsers = pgTable(
     failedLogins: integer('failed_logins').notNull().default(0),
     lockedUntil: timestamp('locked_until', { withTimezone: true }),
     disabledAt: timestamp('disabled_at', { withTimezone: true }),
-    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAtColumn(),
   },
   (table) => [uniqueIndex('staff_users_email_idx').on(table.email)],
 );
@@ -54,9 +52,7 @@ export const staffUsers = pgTable(
 export const staffRoles = pgTable(
   'staff_roles',
   {
-    id: uuid('id')
-      .primaryKey()
-      .default(sql`gen_random_uuid()`),
+    id: idColumn(),
     userId: uuid('user_id')
       .notNull()
       .references(() => staffUsers.id),
