@@ -170,10 +170,14 @@ async function main() {
     step('Building the collector');
     run(pnpm, ['--filter', '@lantern/collector...', 'build']);
     step('Starting Lantern');
-    const child = spawn(process.execPath, [join(root, 'apps/collector/dist/cli.js'), 'serve'], {
-      cwd: root,
-      stdio: 'inherit',
-    });
+    const child = spawn(
+      process.execPath,
+      [join(root, 'apps/collector/dist/cli.js'), 'serve', '--demo'],
+      {
+        cwd: root,
+        stdio: 'inherit',
+      },
+    );
     for (const signal of ['SIGINT', 'SIGTERM']) {
       process.on(signal, () => child.kill(signal));
     }

@@ -1,6 +1,8 @@
+import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
   hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
@@ -10,12 +12,20 @@ import { ErrorBodySchema, LanternError, type ErrorBody } from '@lantern/protocol
 
 import type { CollectorConfig } from './config.ts';
 import { loggerOptions } from './logger.ts';
+import { authRoutes } from './modules/auth/auth.routes.ts';
+import { captureRoutes } from './modules/captures/capture.routes.ts';
+import { deviceRoutes } from './modules/devices/device.routes.ts';
 import { enrolRoutes } from './modules/devices/enrol.routes.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
+import { siteRoutes } from './modules/organisations/site.routes.ts';
+import { subjectRoutes } from './modules/subjects/subject.routes.ts';
+import { userRoutes } from './modules/users/user.routes.ts';
+import { authPlugin } from './plugins/auth.ts';
 import { configPlugin } from './plugins/config.ts';
 import { dbPlugin } from './plugins/db.ts';
 import { ingestPlugin } from './plugins/ingest.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
+import { COLLECTOR_VERSION } from './version.ts';
 
 /** Limits every request lives within; agents' captures travel over WebSocket, not HTTP bodies. */
 const HTTP_LIMITS = {
@@ -74,8 +84,32 @@ export async function buildApp(config: CollectorConfig): Promise<FastifyInstance
   await app.register(configPlugin, { config });
   await app.register(dbPlugin);
   await app.register(metricsPlugin);
+  // Before any route, so the OpenAPI document sees them all and every /api route is checked.
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Lantern collector API',
+        version: COLLECTOR_VERSION,
+        description:
+          "The dashboard API. Staff sign in at POST /api/auth/login (a session cookie); every state-changing request carries the session's CSRF token in the x-lantern-csrf header.",
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(authPlugin);
   await app.register(healthRoutes);
   await app.register(enrolRoutes);
   await app.register(ingestPlugin);
+  await app.register(authRoutes);
+  await app.register(siteRoutes);
+  await app.register(captureRoutes);
+  await app.register(deviceRoutes);
+  await app.register(userRoutes);
+  await app.register(subjectRoutes);
+  app.get(
+    '/api/openapi.json',
+    { config: { access: { kind: 'public' } }, schema: { hide: true } },
+    async () => app.swagger(),
+  );
   return app;
 }

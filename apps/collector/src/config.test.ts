@@ -13,7 +13,22 @@ describe('loadConfig', () => {
       dataDir: resolve('.lantern/data'),
       database: { kind: 'pglite', dir: resolve('.lantern/data/pglite') },
       logLevel: 'info',
+      publicUrl: 'http://127.0.0.1:8080',
+      secretKey: undefined,
     });
+  });
+
+  it('takes the public URL and the secret key, and rejects a key of the wrong size', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const config = loadConfig({
+      LANTERN_PUBLIC_URL: 'https://lantern.example.org/',
+      LANTERN_SECRET_KEY: key,
+    });
+    expect(config.publicUrl).toBe('https://lantern.example.org');
+    expect(config.secretKey?.length).toBe(32);
+    expect(() => loadConfig({ LANTERN_SECRET_KEY: 'c2hvcnQ=' })).toThrow(
+      /LANTERN_SECRET_KEY: must be 32 bytes in base64/,
+    );
   });
 
   it('uses PostgreSQL when DATABASE_URL is set, and treats empty variables as unset', () => {

@@ -29,6 +29,21 @@ export const EnvSchema = z.object({
   LANTERN_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
+  /**
+   * The address staff reach the dashboard at (links in emails; `https://` makes the session
+   * cookie Secure). Default: http://LANTERN_HOST:LANTERN_PORT.
+   */
+  LANTERN_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' })
+    .optional(),
+  /**
+   * 32 random bytes, base64: encrypts second-factor secrets at rest. Every collector of one
+   * database needs the same key; unset, one is made in the data folder on first start.
+   */
+  LANTERN_SECRET_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{43}=$/, 'must be 32 bytes in base64 (openssl rand -base64 32)')
+    .optional(),
 });
 
 /** The collector's settings, with paths resolved. */
@@ -40,6 +55,9 @@ export interface CollectorConfig {
     | { readonly kind: 'pglite'; readonly dir: string }
     | { readonly kind: 'postgres'; readonly url: string };
   readonly logLevel: z.infer<typeof EnvSchema>['LANTERN_LOG_LEVEL'];
+  readonly publicUrl: string;
+  /** From LANTERN_SECRET_KEY; undefined means the data folder's key file. */
+  readonly secretKey: Buffer | undefined;
 }
 
 /**
@@ -68,5 +86,9 @@ export function loadConfig(
       ? { kind: 'postgres', url: vars.DATABASE_URL }
       : { kind: 'pglite', dir: resolve(dataDir, 'pglite') },
     logLevel: vars.LANTERN_LOG_LEVEL,
+    publicUrl: (
+      vars.LANTERN_PUBLIC_URL ?? `http://${vars.LANTERN_HOST}:${vars.LANTERN_PORT}`
+    ).replace(/\/+$/, ''),
+    secretKey: vars.LANTERN_SECRET_KEY ? Buffer.from(vars.LANTERN_SECRET_KEY, 'base64') : undefined,
   };
 }

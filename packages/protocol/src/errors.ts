@@ -29,6 +29,16 @@ export const WIRE_ERROR_CODES = [
   'NOT_FOUND',
   'INTERNAL',
   'SERVICE_UNAVAILABLE',
+  'SIGN_IN_REQUIRED',
+  'SIGN_IN_FAILED',
+  'ACCOUNT_LOCKED',
+  'MFA_REQUIRED',
+  'MFA_INVALID',
+  'MFA_SETUP_REQUIRED',
+  'CSRF_REJECTED',
+  'FORBIDDEN',
+  'CONFLICT',
+  'PASSWORD_TOO_WEAK',
 ] as const;
 
 /** A stable, machine-readable error code shared by agent, collector and dashboard. */

@@ -40,6 +40,13 @@ export const staffUsers = pgTable(
     passwordHash: text('password_hash').notNull(),
     /** The TOTP secret, encrypted with the collector's key; null until set up. */
     totpSecret: text('totp_secret'),
+    /** A secret being set up (encrypted), until the user confirms a code from it. */
+    totpPendingSecret: text('totp_pending_secret'),
+    /** The last 30-second step a code was accepted for: a code works once. */
+    totpLastStep: integer('totp_last_step'),
+    passwordChangedAt: timestamp('password_changed_at', { withTimezone: true })
+      .notNull()
+      .defaultNow(),
     failedLogins: integer('failed_logins').notNull().default(0),
     lockedUntil: timestamp('locked_until', { withTimezone: true }),
     disabledAt: timestamp('disabled_at', { withTimezone: true }),
@@ -64,5 +71,30 @@ export const staffRoles = pgTable(
     // An org_admin role has no site: NULLS NOT DISTINCT keeps it from being granted twice.
     unique('staff_roles_unique').on(table.userId, table.siteId, table.role).nullsNotDistinct(),
     index('staff_roles_site_idx').on(table.siteId),
+  ],
+);
+
+/**
+ * A signed-in browser. The cookie holds a random token; only its SHA-256 is stored, so a
+ * copy of the database signs nobody in. Each session has its own CSRF token.
+ */
+export const staffSessions = pgTable(
+  'staff_sessions',
+  {
+    id: idColumn(),
+    tokenHash: text('token_hash').notNull(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => staffUsers.id, { onDelete: 'cascade' }),
+    csrfToken: text('csrf_token').notNull(),
+    /** `setup_required` until a user whose roles need a second factor has set one up. */
+    mfa: text('mfa', { enum: ['verified', 'not_required', 'setup_required'] }).notNull(),
+    createdAt: createdAtColumn(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (table) => [
+    uniqueIndex('staff_sessions_token_idx').on(table.tokenHash),
+    index('staff_sessions_user_idx').on(table.userId),
   ],
 );

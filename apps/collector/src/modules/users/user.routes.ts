@@ -1,0 +1,88 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+
+import {
+  ErrorBodySchema,
+  UserCreateSchema,
+  UserRolesUpdateSchema,
+  UserSummarySchema,
+  UuidSchema,
+} from '@lantern/protocol';
+
+import type { StaffPrincipal } from '../auth/auth.service.ts';
+import { createUser, listUsers, setRoles } from './user.service.ts';
+
+const errors = {
+  400: ErrorBodySchema,
+  401: ErrorBodySchema,
+  403: ErrorBodySchema,
+  404: ErrorBodySchema,
+  409: ErrorBodySchema,
+};
+
+/** Staff accounts and roles, managed by the organisation admin. */
+export const userRoutes: FastifyPluginAsyncZod = async (app) => {
+  const admin = (staff: StaffPrincipal | null): StaffPrincipal => {
+    if (!staff) throw new Error('auth plugin let an anonymous request through');
+    return staff;
+  };
+
+  app.get(
+    '/api/users',
+    {
+      config: { access: { kind: 'organisation', permission: 'users.manage' } },
+      schema: {
+        tags: ['users'],
+        response: { 200: z.object({ items: z.array(UserSummarySchema) }), ...errors },
+      },
+    },
+    async (request) => ({
+      items: await listUsers(app.database.db, admin(request.staff).organisationId),
+    }),
+  );
+
+  app.post(
+    '/api/users',
+    {
+      config: { access: { kind: 'organisation', permission: 'users.manage' } },
+      schema: {
+        tags: ['users'],
+        body: UserCreateSchema,
+        response: { 201: z.object({ id: UuidSchema }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const staff = admin(request.staff);
+      const id = await createUser(app.database.db, {
+        ...request.body,
+        organisationId: staff.organisationId,
+        createdBy: staff.userId,
+      });
+      return reply.code(201).send({ id });
+    },
+  );
+
+  app.put(
+    '/api/users/:userId/roles',
+    {
+      config: { access: { kind: 'organisation', permission: 'users.manage' } },
+      schema: {
+        tags: ['users'],
+        params: z.object({ userId: UuidSchema }),
+        body: UserRolesUpdateSchema,
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const staff = admin(request.staff);
+      await setRoles(
+        app.database.db,
+        staff.organisationId,
+        request.params.userId,
+        request.body.roles,
+        staff.userId,
+      );
+      return reply.code(204).send(null);
+    },
+  );
+};
