@@ -23,7 +23,7 @@ import { userRoutes } from './modules/users/user.routes.ts';
 import { authPlugin } from './plugins/auth.ts';
 import { configPlugin } from './plugins/config.ts';
 import { dbPlugin } from './plugins/db.ts';
-import { ingestPlugin } from './plugins/ingest.ts';
+import { ingestPlugin, type IngestOptions } from './plugins/ingest.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { COLLECTOR_VERSION } from './version.ts';
 
@@ -38,7 +38,10 @@ const HTTP_LIMITS = {
  * Build the collector without listening, so tests and `server.ts` build the same app.
  * The caller owns the app and must `await app.close()` (it closes the database too).
  */
-export async function buildApp(config: CollectorConfig): Promise<FastifyInstance> {
+export async function buildApp(
+  config: CollectorConfig,
+  options: IngestOptions = {},
+): Promise<FastifyInstance> {
   const app = Fastify({
     logger: loggerOptions(config.logLevel),
     ...HTTP_LIMITS,
@@ -99,7 +102,7 @@ export async function buildApp(config: CollectorConfig): Promise<FastifyInstance
   await app.register(authPlugin);
   await app.register(healthRoutes);
   await app.register(enrolRoutes);
-  await app.register(ingestPlugin);
+  await app.register(ingestPlugin, options);
   await app.register(authRoutes);
   await app.register(siteRoutes);
   await app.register(captureRoutes);

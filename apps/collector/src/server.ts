@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { CollectorConfig } from './config.ts';
 import { CollectorError } from './errors.ts';
+import type { IngestOptions } from './plugins/ingest.ts';
 
 /** A listening collector. `close()` stops accepting, finishes requests and closes the database. */
 export interface RunningCollector {
@@ -16,8 +17,11 @@ export interface RunningCollector {
  * Build the app and listen on the configured host and port (0 picks a free port).
  * @throws CollectorError `PORT_IN_USE`, and whatever `buildApp` throws (bad database…).
  */
-export async function startCollector(config: CollectorConfig): Promise<RunningCollector> {
-  const app = await buildApp(config);
+export async function startCollector(
+  config: CollectorConfig,
+  options: IngestOptions = {},
+): Promise<RunningCollector> {
+  const app = await buildApp(config, options);
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {

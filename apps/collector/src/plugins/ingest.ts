@@ -11,12 +11,16 @@ import {
   agentSocketRoutes,
   IngestCounters,
 } from '../modules/ingest/agent.socket.ts';
-import { GroupCommitter } from '../modules/ingest/group-commit.ts';
+import {
+  GroupCommitter,
+  PerCaptureCommitter,
+  type CaptureCommitter,
+} from '../modules/ingest/group-commit.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
     blobStore: BlobStore;
-    groupCommitter: GroupCommitter;
+    groupCommitter: CaptureCommitter;
   }
 }
 
@@ -25,10 +29,19 @@ declare module 'fastify' {
  * agents are told the collector is going away (they reconnect elsewhere or later), and the
  * commit in flight finishes before the database closes.
  */
-export const ingestPlugin = fp(
-  async (app) => {
+export interface IngestOptions {
+  /** `per-capture`: one transaction per capture, the benchmark's baseline. Default `group`. */
+  readonly ingestCommit?: 'group' | 'per-capture';
+}
+
+export const ingestPlugin = fp<IngestOptions>(
+  async (app, options) => {
     app.decorate('blobStore', new FolderBlobStore(join(app.config.dataDir, 'blobs')));
-    app.decorate('groupCommitter', new GroupCommitter(app.database.db));
+    const committer: CaptureCommitter =
+      options.ingestCommit === 'per-capture'
+        ? new PerCaptureCommitter(app.database.db)
+        : new GroupCommitter(app.database.db);
+    app.decorate('groupCommitter', committer);
     app.decorate('agents', new AgentRegistry());
     app.decorate(
       'ingestCounters',

@@ -9,13 +9,19 @@ interface Waiting {
   reject(error: unknown): void;
 }
 
+/** Stores captures and says when they are durable. */
+export interface CaptureCommitter {
+  submit(captures: readonly Capture[]): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * Group commit across sockets: captures submitted while a commit is running wait for the
  * next one, which stores them all in one transaction. Under load many sockets share each
  * commit (one fsync, one round trip); when idle a capture is committed at once, so no
  * latency is added. Each submitter learns when its captures are durable.
  */
-export class GroupCommitter {
+export class GroupCommitter implements CaptureCommitter {
   private readonly db: Db;
   private readonly maxBatch: number;
   private waiting: Waiting[] = [];
@@ -74,5 +80,38 @@ export class GroupCommitter {
   async close(): Promise<void> {
     this.closed = true;
     await this.running;
+  }
+}
+
+/**
+ * The plain way, kept as the benchmark's baseline: each capture in its own transaction
+ * with its own INSERT, sockets running in parallel on the connection pool.
+ */
+export class PerCaptureCommitter implements CaptureCommitter {
+  private readonly db: Db;
+  private readonly inFlight = new Set<Promise<void>>();
+  private closed = false;
+
+  constructor(db: Db) {
+    this.db = db;
+  }
+
+  submit(captures: readonly Capture[]): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the collector is shutting down'));
+    const work = Promise.all(
+      captures.map((capture) =>
+        this.db.transaction(async (tx) => {
+          await insertCaptures(tx, [capture]);
+        }),
+      ),
+    ).then(() => undefined);
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work)).catch(() => undefined);
+    return work;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
   }
 }
