@@ -41,6 +41,17 @@ export interface Database {
    * the first find nothing to do.
    */
   migrate(): Promise<void>;
+  /**
+   * Receive NOTIFY payloads on a channel, from every collector of this database (PostgreSQL)
+   * or this process (PGlite). Notifications sent while a PostgreSQL listener reconnects are
+   * lost: `onReconnect` runs after each reconnection so a subscriber can catch up.
+   * @returns a function that stops listening.
+   */
+  listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onReconnect?: () => void,
+  ): Promise<() => Promise<void>>;
   /** Connection pool figures for /metrics; undefined for embedded PGlite. */
   poolStats(): { total: number; idle: number; waiting: number } | undefined;
   close(): Promise<void>;
@@ -106,6 +117,12 @@ export async function openDatabase(
       db,
       ping: (options) => untilAborted(db.execute(sql`select 1`), options?.signal),
       migrate: () => migratePglite(pgliteDb, { migrationsFolder: MIGRATIONS_DIR }),
+      listen: async (channel, onPayload) => {
+        const unlisten = await client.listen(channel, onPayload);
+        return async () => {
+          if (!closed) await unlisten();
+        };
+      },
       poolStats: () => undefined,
       close: async () => {
         if (closed) return;
@@ -136,6 +153,7 @@ export async function openDatabase(
     );
   }
   let closed = false;
+  const listener = new PgListener(config.url, options.onIdleError);
   return {
     kind: 'postgres',
     db,
@@ -155,11 +173,123 @@ export async function openDatabase(
         client.release();
       }
     },
+    listen: (channel, onPayload, onReconnect) => listener.listen(channel, onPayload, onReconnect),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     close: async () => {
       if (closed) return;
       closed = true;
+      await listener.close();
       await pool.end();
     },
   };
+}
+
+interface Subscription {
+  readonly onPayload: (payload: string) => void;
+  readonly onReconnect: (() => void) | undefined;
+}
+
+/**
+ * One connection, outside the pool, that LISTENs for every channel this collector follows.
+ * If it drops (a server restart), it reconnects with backoff, LISTENs again and tells the
+ * subscribers, who catch up on what they may have missed.
+ */
+class PgListener {
+  private readonly url: string;
+  private readonly onError: ((error: Error) => void) | undefined;
+  private readonly channels = new Map<string, Set<Subscription>>();
+  private client: pg.Client | undefined;
+  private connecting: Promise<pg.Client> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = 500;
+  private closed = false;
+
+  constructor(url: string, onError: ((error: Error) => void) | undefined) {
+    this.url = url;
+    this.onError = onError;
+  }
+
+  async listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onReconnect?: () => void,
+  ): Promise<() => Promise<void>> {
+    const subscription: Subscription = { onPayload, onReconnect };
+    const subscribers = this.channels.get(channel) ?? new Set();
+    const first = subscribers.size === 0;
+    subscribers.add(subscription);
+    this.channels.set(channel, subscribers);
+    const client = await this.connect();
+    if (first) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    return async () => {
+      subscribers.delete(subscription);
+      if (subscribers.size === 0 && this.client && !this.closed) {
+        this.channels.delete(channel);
+        await this.client.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`);
+      }
+    };
+  }
+
+  private connect(): Promise<pg.Client> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= (async () => {
+      const client = new pg.Client({ connectionString: this.url });
+      client.on('notification', (message) => {
+        for (const subscription of this.channels.get(message.channel) ?? [])
+          subscription.onPayload(message.payload ?? '');
+      });
+      client.on('error', (error) => {
+        this.onError?.(error);
+        this.lost(client);
+      });
+      client.on('end', () => this.lost(client));
+      try {
+        await client.connect();
+      } finally {
+        this.connecting = undefined;
+      }
+      this.client = client;
+      return client;
+    })();
+    return this.connecting;
+  }
+
+  private lost(client: pg.Client): void {
+    if (this.client !== client || this.closed) return;
+    this.client = undefined;
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.reconnect();
+    }, this.retryMs);
+    this.retryTimer.unref();
+  }
+
+  private async reconnect(): Promise<void> {
+    try {
+      const client = await this.connect();
+      for (const channel of this.channels.keys())
+        await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      this.retryMs = 500;
+      for (const subscribers of this.channels.values())
+        for (const subscription of subscribers) subscription.onReconnect?.();
+    } catch (error) {
+      this.onError?.(error as Error);
+      this.client = undefined;
+      this.retryMs = Math.min(this.retryMs * 2, 30_000);
+      this.scheduleReconnect();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    const client = this.client ?? (await this.connecting?.catch(() => undefined));
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
+  }
 }

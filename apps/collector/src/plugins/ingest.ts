@@ -1,11 +1,15 @@
 import { join } from 'node:path';
 
 import websocket from '@fastify/websocket';
+import { and, inArray, isNotNull } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 
 import { CLOSE_CODES, MAX_FRAME_BYTES } from '@lantern/protocol';
 
 import { FolderBlobStore, type BlobStore } from '../modules/blobs/blob-store.ts';
+import { devices } from '../modules/devices/device.table.ts';
+import { CHANNELS } from '../modules/events/events.ts';
 import {
   AgentRegistry,
   agentSocketRoutes,
@@ -29,6 +33,18 @@ declare module 'fastify' {
  * agents are told the collector is going away (they reconnect elsewhere or later), and the
  * commit in flight finishes before the database closes.
  */
+/** Cut off every connected device that has been revoked. */
+async function disconnectRevoked(app: FastifyInstance): Promise<void> {
+  const connected = app.agents.deviceIds();
+  if (connected.length === 0) return;
+  const revoked = await app.database.db
+    .select({ id: devices.id })
+    .from(devices)
+    .where(and(inArray(devices.id, connected), isNotNull(devices.revokedAt)));
+  for (const { id } of revoked)
+    app.agents.disconnect(id, CLOSE_CODES.deviceRevoked, 'device revoked');
+}
+
 export interface IngestOptions {
   /** `per-capture`: one transaction per capture, the benchmark's baseline. Default `group`. */
   readonly ingestCommit?: 'group' | 'per-capture';
@@ -54,6 +70,20 @@ export const ingestPlugin = fp<IngestOptions>(
     });
     app.addHook('onClose', async () => {
       await app.groupCommitter.close();
+    });
+    // A device revoked on any instance is cut off here too; after the listener reconnects
+    // (notices may have been missed), every connected device is checked.
+    const stopListening = await app.database.listen(
+      CHANNELS.deviceRevoked,
+      (deviceId) => app.agents.disconnect(deviceId, CLOSE_CODES.deviceRevoked, 'device revoked'),
+      () => {
+        void disconnectRevoked(app).catch((error: unknown) =>
+          app.log.warn({ err: error }, 'could not check connected devices for revocation'),
+        );
+      },
+    );
+    app.addHook('preClose', async () => {
+      await stopListening();
     });
     await app.register(agentSocketRoutes);
   },

@@ -15,6 +15,7 @@ import {
 
 import { WireError } from '../../errors.ts';
 import { appendAudit } from '../audit/audit.repository.ts';
+import { notifyDeviceRevoked } from '../events/events.ts';
 import { devices, enrolmentTokens } from './device.table.ts';
 import { createEnrolmentToken } from './enrolment.service.ts';
 
@@ -89,6 +90,8 @@ export const deviceRoutes: FastifyPluginAsyncZod = async (app) => {
             .update(devices)
             .set({ revokedAt: new Date() })
             .where(and(eq(devices.id, deviceId), isNull(devices.revokedAt)));
+          // Every collector instance cuts the device off when this commits.
+          await notifyDeviceRevoked(tx, deviceId);
           await appendAudit(tx, {
             siteId: device.siteId,
             actorKind: 'user',

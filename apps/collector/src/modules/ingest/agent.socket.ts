@@ -88,6 +88,11 @@ export class AgentRegistry {
     this.sockets.get(deviceId)?.close(code, reason);
   }
 
+  /** The devices connected to this instance. */
+  deviceIds(): string[] {
+    return [...this.sockets.keys()];
+  }
+
   closeAll(code: number, reason: string): void {
     for (const socket of this.sockets.values()) socket.close(code, reason);
   }
@@ -383,7 +388,7 @@ class AgentConnection {
   }
 
   private async onHeartbeat(frame: HeartbeatFrame): Promise<void> {
-    await this.app.database.db
+    const [device] = await this.app.database.db
       .update(devices)
       .set({
         lastSeenAt: new Date(),
@@ -392,7 +397,10 @@ class AgentConnection {
         health: frame.health,
         policyVersion: frame.policyVersion,
       })
-      .where(eq(devices.id, this.agent.deviceId));
+      .where(eq(devices.id, this.agent.deviceId))
+      .returning({ revokedAt: devices.revokedAt });
+    // The backstop if a revocation notice was missed (a listener reconnecting).
+    if (device?.revokedAt) this.socket.close(CLOSE_CODES.deviceRevoked, 'device revoked');
   }
 }
 

@@ -1,0 +1,17 @@
+/**
+ * What one collector tells the others through PostgreSQL NOTIFY (DESIGN.md: the collector
+ * is stateless; cross-instance signals go through the database). Notify inside the
+ * transaction that makes the change: PostgreSQL delivers it only if that commits.
+ */
+import { sql } from 'drizzle-orm';
+
+import type { Queryable } from '../audit/audit.repository.ts';
+
+export const CHANNELS = {
+  /** Payload: the device id. Every instance cuts that device's connection. */
+  deviceRevoked: 'lantern_device_revoked',
+} as const;
+
+export async function notifyDeviceRevoked(tx: Queryable, deviceId: string): Promise<void> {
+  await tx.execute(sql`select pg_notify(${CHANNELS.deviceRevoked}, ${deviceId})`);
+}
