@@ -15,7 +15,27 @@ describe('loadConfig', () => {
       logLevel: 'info',
       publicUrl: 'http://127.0.0.1:8080',
       secretKey: undefined,
+      blobs: { kind: 'folder', dir: resolve('.lantern/data/blobs') },
     });
+  });
+
+  it('keeps screenshots in S3 when a bucket is named', () => {
+    const config = loadConfig({
+      LANTERN_S3_BUCKET: 'lantern-screenshots',
+      LANTERN_S3_ENDPOINT: 'http://minio.internal:9000',
+      LANTERN_S3_FORCE_PATH_STYLE: 'true',
+    });
+    expect(config.blobs).toEqual({
+      kind: 's3',
+      bucket: 'lantern-screenshots',
+      region: 'eu-west-2',
+      endpoint: 'http://minio.internal:9000',
+      prefix: 'screenshots/',
+      forcePathStyle: true,
+    });
+    expect(() => loadConfig({ LANTERN_S3_FORCE_PATH_STYLE: 'yes' })).toThrow(
+      /LANTERN_S3_FORCE_PATH_STYLE: must be true or false/,
+    );
   });
 
   it('takes the public URL and the secret key, and rejects a key of the wrong size', () => {

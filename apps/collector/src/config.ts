@@ -40,6 +40,17 @@ export const EnvSchema = z.object({
    * 32 random bytes, base64: encrypts second-factor secrets at rest. Every collector of one
    * database needs the same key; unset, one is made in the data folder on first start.
    */
+  /** Screenshots in S3 (or an S3-compatible store) instead of the data folder. */
+  LANTERN_S3_BUCKET: z.string().min(3).max(63).optional(),
+  LANTERN_S3_REGION: z.string().min(1).default('eu-west-2'),
+  /** An S3-compatible store's URL (MinIO, Ceph…); unset means AWS. */
+  LANTERN_S3_ENDPOINT: z
+    .url({ message: 'must be a URL such as https://minio.internal:9000' })
+    .optional(),
+  LANTERN_S3_PREFIX: z.string().max(200).default('screenshots/'),
+  LANTERN_S3_FORCE_PATH_STYLE: z
+    .enum(['true', 'false'], { message: 'must be true or false' })
+    .default('false'),
   LANTERN_SECRET_KEY: z
     .string()
     .regex(/^[A-Za-z0-9+/]{43}=$/, 'must be 32 bytes in base64 (openssl rand -base64 32)')
@@ -56,6 +67,17 @@ export interface CollectorConfig {
     | { readonly kind: 'postgres'; readonly url: string };
   readonly logLevel: z.infer<typeof EnvSchema>['LANTERN_LOG_LEVEL'];
   readonly publicUrl: string;
+  /** Where screenshots are kept: the data folder, or S3 (credentials from the AWS SDK's chain). */
+  readonly blobs:
+    | { readonly kind: 'folder'; readonly dir: string }
+    | {
+        readonly kind: 's3';
+        readonly bucket: string;
+        readonly region: string;
+        readonly endpoint: string | undefined;
+        readonly prefix: string;
+        readonly forcePathStyle: boolean;
+      };
   /** From LANTERN_SECRET_KEY; undefined means the data folder's key file. */
   readonly secretKey: Buffer | undefined;
 }
@@ -86,6 +108,16 @@ export function loadConfig(
       ? { kind: 'postgres', url: vars.DATABASE_URL }
       : { kind: 'pglite', dir: resolve(dataDir, 'pglite') },
     logLevel: vars.LANTERN_LOG_LEVEL,
+    blobs: vars.LANTERN_S3_BUCKET
+      ? {
+          kind: 's3',
+          bucket: vars.LANTERN_S3_BUCKET,
+          region: vars.LANTERN_S3_REGION,
+          endpoint: vars.LANTERN_S3_ENDPOINT,
+          prefix: vars.LANTERN_S3_PREFIX,
+          forcePathStyle: vars.LANTERN_S3_FORCE_PATH_STYLE === 'true',
+        }
+      : { kind: 'folder', dir: resolve(dataDir, 'blobs') },
     publicUrl: (
       vars.LANTERN_PUBLIC_URL ?? `http://${vars.LANTERN_HOST}:${vars.LANTERN_PORT}`
     ).replace(/\/+$/, ''),

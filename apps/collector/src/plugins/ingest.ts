@@ -1,5 +1,3 @@
-import { join } from 'node:path';
-
 import websocket from '@fastify/websocket';
 import { and, inArray, isNotNull } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
@@ -8,6 +6,7 @@ import fp from 'fastify-plugin';
 import { CLOSE_CODES, MAX_FRAME_BYTES } from '@lantern/protocol';
 
 import { FolderBlobStore, type BlobStore } from '../modules/blobs/blob-store.ts';
+import { S3BlobStore } from '../modules/blobs/s3-blob-store.ts';
 import { devices } from '../modules/devices/device.table.ts';
 import { CHANNELS } from '../modules/events/events.ts';
 import {
@@ -52,7 +51,18 @@ export interface IngestOptions {
 
 export const ingestPlugin = fp<IngestOptions>(
   async (app, options) => {
-    app.decorate('blobStore', new FolderBlobStore(join(app.config.dataDir, 'blobs')));
+    const blobs = app.config.blobs;
+    const blobStore: BlobStore =
+      blobs.kind === 's3'
+        ? new S3BlobStore({
+            bucket: blobs.bucket,
+            region: blobs.region,
+            endpoint: blobs.endpoint,
+            prefix: blobs.prefix,
+            forcePathStyle: blobs.forcePathStyle,
+          })
+        : new FolderBlobStore(blobs.dir);
+    app.decorate('blobStore', blobStore);
     const committer: CaptureCommitter =
       options.ingestCommit === 'per-capture'
         ? new PerCaptureCommitter(app.database.db)
@@ -70,6 +80,7 @@ export const ingestPlugin = fp<IngestOptions>(
     });
     app.addHook('onClose', async () => {
       await app.groupCommitter.close();
+      if (blobStore instanceof S3BlobStore) blobStore.close();
     });
     // A device revoked on any instance is cut off here too; after the listener reconnects
     // (notices may have been missed), every connected device is checked.
