@@ -27,6 +27,12 @@ import { ingestPlugin, type IngestOptions } from './plugins/ingest.ts';
 import { metricsPlugin } from './plugins/metrics.ts';
 import { COLLECTOR_VERSION } from './version.ts';
 
+/** How to build the collector beyond its configuration: for benchmarks and tests. */
+export interface AppOptions extends IngestOptions {
+  /** Where the JSON log lines go (default stdout): the log-hygiene test reads them. */
+  readonly logStream?: { write(line: string): void };
+}
+
 /** Limits every request lives within; agents' captures travel over WebSocket, not HTTP bodies. */
 const HTTP_LIMITS = {
   bodyLimit: 1024 * 1024,
@@ -40,10 +46,10 @@ const HTTP_LIMITS = {
  */
 export async function buildApp(
   config: CollectorConfig,
-  options: IngestOptions = {},
+  options: AppOptions = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: loggerOptions(config.logLevel),
+    logger: loggerOptions(config.logLevel, options.logStream),
     ...HTTP_LIMITS,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
@@ -102,7 +108,7 @@ export async function buildApp(
   await app.register(authPlugin);
   await app.register(healthRoutes);
   await app.register(enrolRoutes);
-  await app.register(ingestPlugin, options);
+  await app.register(ingestPlugin, { ingestCommit: options.ingestCommit });
   await app.register(authRoutes);
   await app.register(siteRoutes);
   await app.register(captureRoutes);

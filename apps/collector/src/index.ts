@@ -7,5 +7,5 @@ export { EnvSchema, loadConfig, type CollectorConfig } from './config.ts';
 export { openDatabase, type Database, type Db } from './db/database.ts';
 export { CollectorError, type CollectorErrorCode } from './errors.ts';
 export { startCollector, type RunningCollector } from './server.ts';
-export type { IngestOptions } from './plugins/ingest.ts';
+export type { AppOptions } from './app.ts';
 export { COLLECTOR_VERSION } from './version.ts';

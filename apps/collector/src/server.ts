@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 
-import { buildApp } from './app.ts';
+import { buildApp, type AppOptions } from './app.ts';
 import type { CollectorConfig } from './config.ts';
 import { CollectorError } from './errors.ts';
-import type { IngestOptions } from './plugins/ingest.ts';
 
 /** A listening collector. `close()` stops accepting, finishes requests and closes the database. */
 export interface RunningCollector {
@@ -19,7 +18,7 @@ export interface RunningCollector {
  */
 export async function startCollector(
   config: CollectorConfig,
-  options: IngestOptions = {},
+  options: AppOptions = {},
 ): Promise<RunningCollector> {
   const app = await buildApp(config, options);
   try {
