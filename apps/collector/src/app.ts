@@ -18,6 +18,7 @@ import { deviceRoutes } from './modules/devices/device.routes.ts';
 import { enrolRoutes } from './modules/devices/enrol.routes.ts';
 import { healthRoutes } from './modules/health/health.routes.ts';
 import { siteRoutes } from './modules/organisations/site.routes.ts';
+import { policyRoutes } from './modules/policies/policy.routes.ts';
 import { subjectRoutes } from './modules/subjects/subject.routes.ts';
 import { userRoutes } from './modules/users/user.routes.ts';
 import { authPlugin } from './plugins/auth.ts';
@@ -115,6 +116,7 @@ export async function buildApp(
   await app.register(deviceRoutes);
   await app.register(userRoutes);
   await app.register(subjectRoutes);
+  await app.register(policyRoutes);
   app.get(
     '/api/openapi.json',
     { config: { access: { kind: 'public' } }, schema: { hide: true } },

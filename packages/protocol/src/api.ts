@@ -9,6 +9,7 @@ import {
   UuidSchema,
   VersionSchema,
 } from './common.ts';
+import { PolicySchema } from './policy.ts';
 
 /** `GET /healthz`: the collector is up and its database answers. A 503 carries an ErrorBody. */
 export const HealthResponseSchema = z.object({
@@ -278,3 +279,11 @@ export const SubjectImportResultSchema = z.object({
   errors: z.array(z.object({ line: z.int(), message: z.string() })),
 });
 export type SubjectImportResult = z.infer<typeof SubjectImportResultSchema>;
+
+/** `PUT /api/sites/:siteId/policy`: the new policy (the collector numbers and dates it) and why. */
+export const PolicyChangeSchema = z.strictObject({
+  policy: PolicySchema.omit({ version: true, siteId: true, issuedAt: true }),
+  /** Why, for the log of policy changes the schools' own policies require. */
+  reason: z.string().trim().min(1, 'say why the policy changes').max(2000),
+});
+export type PolicyChange = z.infer<typeof PolicyChangeSchema>;

@@ -19,6 +19,7 @@ import {
   PerCaptureCommitter,
   type CaptureCommitter,
 } from '../modules/ingest/group-commit.ts';
+import { currentPolicy } from '../modules/policies/policy.service.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -93,8 +94,31 @@ export const ingestPlugin = fp<IngestOptions>(
         );
       },
     );
+    // A site's new policy, from any instance, goes to its devices connected here; after the
+    // listener reconnects, every connected site's current policy is sent again (harmless
+    // to a device that has it).
+    const pushPolicy = async (siteId: string) => {
+      const policy = await currentPolicy(app.database.db, siteId);
+      const sent = app.agents.pushPolicy(policy);
+      app.log.info({ siteId, version: policy.version, devices: sent }, 'policy pushed');
+    };
+    const stopPolicy = await app.database.listen(
+      CHANNELS.policyChanged,
+      (siteId) => {
+        void pushPolicy(siteId).catch((error: unknown) =>
+          app.log.warn({ err: error, siteId }, 'could not push the new policy'),
+        );
+      },
+      () => {
+        for (const siteId of app.agents.siteIds())
+          void pushPolicy(siteId).catch((error: unknown) =>
+            app.log.warn({ err: error, siteId }, 'could not push the policy again'),
+          );
+      },
+    );
     app.addHook('preClose', async () => {
       await stopListening();
+      await stopPolicy();
     });
     await app.register(agentSocketRoutes);
   },

@@ -13,6 +13,8 @@ export interface TestAgent {
     type: T,
     predicate?: (frame: Extract<CollectorFrame, { type: T }>) => boolean,
   ): Promise<Extract<CollectorFrame, { type: T }>>;
+  /** The frames received and not yet taken by `next`, in order. */
+  waiting(): readonly CollectorFrame[];
   closed(): Promise<{ code: number; reason: string }>;
   close(): Promise<void>;
 }
@@ -77,6 +79,7 @@ export async function connectAgent(
         waiters.add(check);
         check();
       }),
+    waiting: () => [...frames],
     closed: () => closedPromise,
     close: async () => {
       if (socket.readyState === WebSocket.CLOSED) return;

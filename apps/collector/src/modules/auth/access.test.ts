@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { StaffRoleSchema, type StaffRole } from '@lantern/protocol';
+import { makePolicy } from '@lantern/protocol/testing';
 
 import { buildApp } from '../../app.ts';
 import type { ApiRoute } from '../../plugins/auth.ts';
@@ -18,6 +19,7 @@ import { createSite } from '../organisations/site.repository.ts';
 import { ROLE_PERMISSIONS, type Permission } from './permissions.ts';
 
 const ROLES = StaffRoleSchema.options;
+const { version: _version, siteId: _siteId, issuedAt: _issuedAt, ...POLICY_BODY } = makePolicy();
 
 let setup: TestCollectorConfig;
 let app: FastifyInstance;
@@ -70,6 +72,11 @@ const SAMPLES: Record<
     contentType: 'text/csv',
   },
   'GET /api/openapi.json': { needs: 'public' },
+  'GET /api/sites/:siteId/policy': { needs: 'policy.read' },
+  'PUT /api/sites/:siteId/policy': {
+    needs: 'policy.manage',
+    body: { policy: POLICY_BODY, reason: 'screenshots smaller for the new laptops' },
+  },
 };
 
 const REFUSALS = new Set(['SIGN_IN_REQUIRED', 'FORBIDDEN', 'MFA_SETUP_REQUIRED', 'CSRF_REJECTED']);

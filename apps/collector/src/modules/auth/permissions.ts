@@ -26,6 +26,10 @@ export const PERMISSIONS = [
   'subjects.import',
   /** Staff accounts and their roles, across the organisation. */
   'users.manage',
+  /** A site's monitoring policy (screenshots, login notice, spool). */
+  'policy.read',
+  /** Change it: logged with a reason, pushed to the site's devices. */
+  'policy.manage',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -37,13 +41,23 @@ const DSL: readonly Permission[] = [
   'devices.read',
   'subjects.read',
   'subjects.import',
+  'policy.read',
+  'policy.manage',
 ];
 
 export const ROLE_PERMISSIONS: Readonly<Record<StaffRole, readonly Permission[]>> = {
   dsl: DSL,
   deputy_dsl: DSL,
   // Allegations about staff go to the head, never to the staff member's peers.
-  headteacher: ['sites.read', 'captures.list', 'captures.read', 'captures.triage', 'subjects.read'],
+  headteacher: [
+    'sites.read',
+    'captures.list',
+    'captures.read',
+    'captures.triage',
+    'subjects.read',
+    'policy.read',
+    'policy.manage',
+  ],
   // Devices, enrolment and health; never capture content.
   technician: [
     'sites.read',
@@ -62,6 +76,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<StaffRole, readonly Permission[]>
     'enrolment.manage',
     'subjects.import',
     'users.manage',
+    'policy.read',
+    'policy.manage',
   ],
 };
 

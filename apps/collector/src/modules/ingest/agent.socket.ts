@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { desc, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type {
   FastifyBaseLogger,
   FastifyInstance,
@@ -24,6 +24,7 @@ import {
   type CollectorFrame,
   type FrameError,
   type HeartbeatFrame,
+  type Policy,
   type ScreenshotFrame,
   type WireErrorCode,
 } from '@lantern/protocol';
@@ -31,7 +32,7 @@ import {
 import { screenshots } from '../captures/capture.table.ts';
 import { devices } from '../devices/device.table.ts';
 import { hashSecret } from '../devices/enrolment.service.ts';
-import { policies } from '../policies/policy.table.ts';
+import { currentPolicy } from '../policies/policy.service.ts';
 import { storedScreenshots } from './capture.repository.ts';
 
 /** The device a connection authenticated as. */
@@ -70,35 +71,59 @@ export class IngestCounters {
   }
 }
 
-/** Who is connected on this instance, so a revoked device can be cut off at once. */
-export class AgentRegistry {
-  private readonly sockets = new Map<string, WebSocket>();
+/** A connection as the registry sees it. */
+export interface ConnectedAgent {
+  readonly socket: WebSocket;
+  readonly siteId: string;
+  /** Send a new policy, once the agent has said hello. */
+  pushPolicy(policy: Policy): void;
+}
 
-  add(deviceId: string, socket: WebSocket): void {
+/** Who is connected on this instance, so a revoked device is cut off and policies reach them. */
+export class AgentRegistry {
+  private readonly agents = new Map<string, ConnectedAgent>();
+
+  add(deviceId: string, agent: ConnectedAgent): void {
     // A device reconnecting replaces its old connection (e.g. after a network change).
-    this.sockets.get(deviceId)?.close(CLOSE_CODES.replaced, 'replaced by a newer connection');
-    this.sockets.set(deviceId, socket);
+    this.agents.get(deviceId)?.socket.close(CLOSE_CODES.replaced, 'replaced by a newer connection');
+    this.agents.set(deviceId, agent);
   }
 
   remove(deviceId: string, socket: WebSocket): void {
-    if (this.sockets.get(deviceId) === socket) this.sockets.delete(deviceId);
+    if (this.agents.get(deviceId)?.socket === socket) this.agents.delete(deviceId);
   }
 
   disconnect(deviceId: string, code: number, reason: string): void {
-    this.sockets.get(deviceId)?.close(code, reason);
+    this.agents.get(deviceId)?.socket.close(code, reason);
   }
 
   /** The devices connected to this instance. */
   deviceIds(): string[] {
-    return [...this.sockets.keys()];
+    return [...this.agents.keys()];
+  }
+
+  /** The sites that have devices connected to this instance. */
+  siteIds(): string[] {
+    return [...new Set([...this.agents.values()].map((agent) => agent.siteId))];
+  }
+
+  /** Send a site's connected devices its new policy. @returns how many were sent it. */
+  pushPolicy(policy: Policy): number {
+    let sent = 0;
+    for (const agent of this.agents.values()) {
+      if (agent.siteId !== policy.siteId) continue;
+      agent.pushPolicy(policy);
+      sent += 1;
+    }
+    return sent;
   }
 
   closeAll(code: number, reason: string): void {
-    for (const socket of this.sockets.values()) socket.close(code, reason);
+    for (const agent of this.agents.values()) agent.socket.close(code, reason);
   }
 
   get size(): number {
-    return this.sockets.size;
+    return this.agents.size;
   }
 }
 
@@ -198,7 +223,13 @@ class AgentConnection {
     socket.on('error', (error) =>
       this.log.warn({ err: error, deviceId: agent.deviceId }, 'agent socket error'),
     );
-    app.agents.add(agent.deviceId, socket);
+    app.agents.add(agent.deviceId, {
+      socket,
+      siteId: agent.siteId,
+      pushPolicy: (policy) => {
+        if (this.greeted) this.send({ type: 'policy', v: PROTOCOL_VERSION, policy });
+      },
+    });
     app.ingestCounters.connections += 1;
   }
 
@@ -246,7 +277,7 @@ class AgentConnection {
     }
     const frame = parsed.frame;
     if (frame.type === 'hello') {
-      await this.onHello(frame.deviceId, frame.protocolVersions);
+      await this.onHello(frame.deviceId, frame.protocolVersions, frame.policyVersion);
       return;
     }
     if (!this.greeted) {
@@ -270,7 +301,11 @@ class AgentConnection {
     }
   }
 
-  private async onHello(deviceId: string, offered: readonly number[]): Promise<void> {
+  private async onHello(
+    deviceId: string,
+    offered: readonly number[],
+    heldPolicy: string | null,
+  ): Promise<void> {
     if (this.greeted) {
       this.sendError({ code: 'HELLO_REPEATED', message: 'This connection already said hello.' });
       return;
@@ -295,12 +330,7 @@ class AgentConnection {
     }
     clearTimeout(this.helloTimer);
     this.greeted = true;
-    const [policy] = await this.app.database.db
-      .select({ version: policies.version })
-      .from(policies)
-      .where(eq(policies.siteId, this.agent.siteId))
-      .orderBy(desc(policies.createdAt))
-      .limit(1);
+    const policy = await currentPolicy(this.app.database.db, this.agent.siteId);
     this.send({
       type: 'welcome',
       v: PROTOCOL_VERSION,
@@ -308,7 +338,7 @@ class AgentConnection {
       deviceId: this.agent.deviceId,
       siteId: this.agent.siteId,
       serverTime: new Date().toISOString(),
-      policyVersion: policy?.version ?? null,
+      policyVersion: policy.version,
       heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
       limits: {
         maxFrameBytes: MAX_FRAME_BYTES,
@@ -316,6 +346,8 @@ class AgentConnection {
         maxScreenshotBytes: MAX_SCREENSHOT_BYTES,
       },
     });
+    // A device without the current policy (new, or offline while it changed) gets it now.
+    if (heldPolicy !== policy.version) this.send({ type: 'policy', v: PROTOCOL_VERSION, policy });
   }
 
   private async onCaptures(batch: readonly Capture[], arrivedAt: bigint): Promise<void> {

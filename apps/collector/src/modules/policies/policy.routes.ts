@@ -1,0 +1,49 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+
+import { ErrorBodySchema, PolicyChangeSchema, PolicySchema, UuidSchema } from '@lantern/protocol';
+
+import { changePolicy, currentPolicy } from './policy.service.ts';
+
+const errors = {
+  400: ErrorBodySchema,
+  401: ErrorBodySchema,
+  403: ErrorBodySchema,
+  404: ErrorBodySchema,
+};
+
+/** A site's monitoring policy: read it, and change it (logged, and pushed to its devices). */
+export const policyRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/api/sites/:siteId/policy',
+    {
+      config: { access: { kind: 'site', permission: 'policy.read' } },
+      schema: {
+        tags: ['policy'],
+        params: z.object({ siteId: UuidSchema }),
+        response: { 200: PolicySchema, ...errors },
+      },
+    },
+    async (request) => currentPolicy(app.database.db, request.params.siteId),
+  );
+
+  app.put(
+    '/api/sites/:siteId/policy',
+    {
+      config: { access: { kind: 'site', permission: 'policy.manage' } },
+      schema: {
+        tags: ['policy'],
+        params: z.object({ siteId: UuidSchema }),
+        body: PolicyChangeSchema,
+        response: { 200: PolicySchema, ...errors },
+      },
+    },
+    async (request) =>
+      changePolicy(
+        app.database.db,
+        request.params.siteId,
+        request.body,
+        request.staff?.userId ?? null,
+      ),
+  );
+};
