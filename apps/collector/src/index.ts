@@ -9,3 +9,5 @@ export { CollectorError, type CollectorErrorCode } from './errors.ts';
 export { startCollector, type RunningCollector } from './server.ts';
 export type { AppOptions } from './app.ts';
 export { COLLECTOR_VERSION } from './version.ts';
+export { createEnrolmentToken } from './modules/devices/enrolment.service.ts';
+export { createSite } from './modules/organisations/site.repository.ts';

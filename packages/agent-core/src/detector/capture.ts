@@ -1,0 +1,102 @@
+import { v7 as uuidv7 } from 'uuid';
+
+import { summarise, type LexiconMatch } from '@lantern/lexicon';
+import {
+  CONTEXT_MAX_CHARS,
+  CaptureSchema,
+  MAX_MATCHES_PER_CAPTURE,
+  WINDOW_TITLE_MAX_CHARS,
+  type Capture,
+  type CaptureScreenshot,
+  type Category,
+  type Policy,
+} from '@lantern/protocol';
+
+import type { Finding } from './detector.ts';
+
+/** What the screenshot rules of a policy say for a capture of these categories. */
+export type ScreenshotDecision =
+  | { readonly take: true; readonly sensitive: boolean }
+  | { readonly take: false; readonly reason: 'policy_off' | 'never_for_category' };
+
+/**
+ * Never for `csam_iioc`: making an image of a child that may be indecent is itself an
+ * offence, so the text and the fact are recorded, never the picture. Otherwise taken if any
+ * of the capture's categories says `on` or `sensitive`, hidden by default if any says
+ * `sensitive` (pornography by default).
+ */
+export function screenshotDecision(
+  policy: Policy['screenshots'],
+  categories: readonly Category[],
+): ScreenshotDecision {
+  if (categories.includes('csam_iioc')) return { take: false, reason: 'never_for_category' };
+  if (!policy.enabled) return { take: false, reason: 'policy_off' };
+  const rules = categories.map((category) => policy.categories[category] ?? 'off');
+  if (rules.every((rule) => rule === 'off')) return { take: false, reason: 'policy_off' };
+  return { take: true, sensitive: rules.includes('sensitive') };
+}
+
+/**
+ * The capture for a finding: the sentence cut to CONTEXT_MAX_CHARS around the matches
+ * (spans moved with it), the matches that fit, the severity and categories they give.
+ * @returns undefined when nothing that flags fits (cannot happen for the detector's findings).
+ */
+export function buildCapture(input: {
+  finding: Finding;
+  siteId: string;
+  deviceId: string;
+  loginName: string;
+  lexiconVersion: string;
+  policyVersion: string;
+  screenshot: CaptureScreenshot;
+}): Capture | undefined {
+  const { finding } = input;
+  const ordered = [...finding.matches].sort((a, b) => b.severity - a.severity || a.start - b.start);
+  // Centre the window on the most serious match.
+  const anchor = ordered[0];
+  if (!anchor) return undefined;
+  const text = finding.text;
+  let start = 0;
+  if (text.length > CONTEXT_MAX_CHARS) {
+    const middle = Math.floor((anchor.start + anchor.end) / 2);
+    start = Math.max(0, Math.min(text.length - CONTEXT_MAX_CHARS, middle - CONTEXT_MAX_CHARS / 2));
+    // Never cut a surrogate pair in half.
+    if (/[\uDC00-\uDFFF]/.test(text[start] ?? '')) start += 1;
+  }
+  const context = text.slice(start, start + CONTEXT_MAX_CHARS);
+  const inside: LexiconMatch[] = ordered
+    .filter((match) => match.start >= start && match.end <= start + context.length)
+    .slice(0, MAX_MATCHES_PER_CAPTURE)
+    .sort((a, b) => a.start - b.start);
+  const summary = summarise(inside);
+  if (!summary.flagged) return undefined;
+  const categories = [...new Set(inside.map((match) => match.category))];
+  const capture: Capture = {
+    id: uuidv7({ msecs: finding.observedAt.getTime() }),
+    siteId: input.siteId,
+    deviceId: input.deviceId,
+    observedAt: finding.observedAt.toISOString(),
+    source: finding.source,
+    app: {
+      name: (finding.window?.appName ?? '').slice(0, 256),
+      id: finding.window?.appId?.slice(0, 256) ?? null,
+    },
+    windowTitle: (finding.window?.title ?? '').slice(0, WINDOW_TITLE_MAX_CHARS),
+    loginName: input.loginName.slice(0, 256) || 'unknown',
+    context,
+    matches: inside.map((match) => ({
+      termId: match.termId,
+      category: match.category,
+      severity: match.severity,
+      span: { start: match.start - start, end: match.end - start },
+      stage: match.stage,
+    })),
+    severity: summary.severity,
+    categories,
+    lexiconVersion: input.lexiconVersion,
+    screenshot: input.screenshot,
+    flags: { inApprovedLesson: false, exemptionId: null, policyVersion: input.policyVersion },
+  };
+  // Built here, checked here: a capture the collector would refuse is a bug to see at once.
+  return CaptureSchema.parse(capture);
+}
