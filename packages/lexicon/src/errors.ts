@@ -6,7 +6,8 @@ export type LexiconErrorCode =
   | 'LEXICON_INVALID'
   | 'LEXICON_PATTERN_INVALID'
   | 'LEXICON_DUPLICATE_ID'
-  | 'LEXICON_OVERRIDE_INVALID';
+  | 'LEXICON_OVERRIDE_INVALID'
+  | 'LEXICON_CLASSIFIER_INVALID';
 
 /** One problem in a lexicon file, located so a person can fix it. */
 export interface LexiconProblem {

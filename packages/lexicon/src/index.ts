@@ -2,8 +2,21 @@
  * @lantern/lexicon — the safeguarding lexicon and its matching engine. Load the lexicon
  * (`loadLexicon`), compile it once per lexicon or policy version (`new Matcher`), then
  * `scan` texts or feed a `MatchStream` one key at a time. Every match explains itself:
- * term id, category, severity (and why it differs from the term's), span, lexicon version.
+ * term id, category, severity (and why it differs from the term's), span, lexicon version,
+ * and the stage that found it: the lexicon, or the classifier (the second stage, which the
+ * shipped lexicon comes with; `new Matcher(lexicon, { classifier: false })` leaves it out).
  */
+export {
+  BUILT_IN_CLASSIFIER_FILE,
+  Classifier,
+  CLASSIFIER_CLASSES,
+  loadClassifier,
+  SentenceScorer,
+  type ClassifierClass,
+  type ClassifierHeader,
+  type ClassifierMetrics,
+  type ClassifierVerdict,
+} from './classifier/classifier.ts';
 export {
   LexiconError,
   formatProblem,
@@ -25,6 +38,7 @@ export {
   STREAM_MAX_SENTENCE_CHARS,
   summarise,
   type LexiconMatch,
+  type MatcherOptions,
   type ScanOptions,
   type ScanResult,
   type StreamReport,
@@ -48,7 +62,9 @@ export {
   type EvalReport,
 } from './quality/evaluate.ts';
 export {
+  CLASSIFIER_SEVERITY,
   FLAG_MIN_SEVERITY,
+  scoreClassifierMatch,
   scoreMatch,
   sentenceContext,
   type ScoreReason,

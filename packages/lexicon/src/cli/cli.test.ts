@@ -46,7 +46,7 @@ describe('lantern-scan', () => {
     expect(out[0]).toEqual({ id: 'a', flagged: false, severity: 0, categories: [], matches: [] });
     expect(out[1]).toMatchObject({ id: 'b', flagged: true, severity: 5, categories: ['suicide'] });
     const [match] = out[1]?.matches as { term: string; start: number; end: number }[];
-    expect(match).toMatchObject({ category: 'suicide', severity: 5 });
+    expect(match).toMatchObject({ category: 'suicide', severity: 5, stage: 'lexicon' });
     expect('nobody cares, im going to kill myself tonight'.slice(match?.start, match?.end)).toBe(
       'im going to kill myself',
     );
@@ -75,6 +75,30 @@ describe('lantern-scan', () => {
       ['--lexicon', FIXTURE_SITE_DIR],
     );
     expect(out[0]).toMatchObject({ id: 'd', flagged: true, categories: ['criminal_exploitation'] });
+  });
+
+  it('marks a classifier match with its stage and probability; --lexicon-only leaves it out', async () => {
+    // The shipped lexicon, which comes with the shipped classifier.
+    const text = "a man online keeps asking me to turn my camera on when i'm alone";
+    const scanShipped = async (args: readonly string[]) => {
+      const stdout = collector();
+      const input = Readable.from([`${JSON.stringify({ id: 'e', source: 'typed', text })}\n`]);
+      expect(await runScanCli(args, input, stdout, collector())).toBe(0);
+      return JSON.parse(stdout.text()) as Record<string, unknown>;
+    };
+    expect(await scanShipped([])).toMatchObject({
+      flagged: true,
+      matches: [
+        {
+          term: 'classifier.grooming_cse',
+          stage: 'classifier',
+          start: 0,
+          end: text.length,
+          probability: expect.any(Number),
+        },
+      ],
+    });
+    expect(await scanShipped(['--lexicon-only'])).toMatchObject({ flagged: false, matches: [] });
   });
 
   it('refuses an unknown age band', async () => {

@@ -15,20 +15,25 @@ const USAGE = `Usage: lantern-lexicon check [DIR]     validate a lexicon folder 
                                         folder over the shipped lexicon; default: shipped)
        lantern-lexicon eval PATH...     recall per category and benign items flagged, on
                                         labelled JSON Lines files or folders of them
-                                        [--lexicon DIR] [--verbose]
+                                        [--lexicon DIR] [--lexicon-only] [--verbose]
+
+  --lexicon-only  leave the second stage (the classifier) out: the lexicon alone
 `;
 
 interface Writable {
   write(chunk: string): unknown;
 }
 
-async function loadFor(dir: string | undefined): Promise<Lexicon> {
-  if (!dir) return loadLexicon();
+async function loadFor(dir: string | undefined, lexiconOnly = false): Promise<Lexicon> {
+  const classifier = lexiconOnly ? { classifier: false as const } : {};
+  if (!dir) return loadLexicon(classifier);
   const isFull = await access(join(dir, 'VERSION')).then(
     () => true,
     () => false,
   );
-  return isFull ? loadLexicon({ dir }) : loadLexicon({ siteDir: dir });
+  return isFull
+    ? loadLexicon({ dir, ...classifier })
+    : loadLexicon({ siteDir: dir, ...classifier });
 }
 
 async function readEvalItems(
@@ -76,7 +81,7 @@ export async function runLexiconCli(
   stderr: Writable,
 ): Promise<number> {
   let parsed: {
-    values: { lexicon?: string; verbose?: boolean; help?: boolean };
+    values: { lexicon?: string; 'lexicon-only'?: boolean; verbose?: boolean; help?: boolean };
     positionals: string[];
   };
   try {
@@ -84,6 +89,7 @@ export async function runLexiconCli(
       args: [...argv],
       options: {
         lexicon: { type: 'string' },
+        'lexicon-only': { type: 'boolean' },
         verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -118,10 +124,13 @@ export async function runLexiconCli(
         (sum, term) => sum + term.examples.match.length + term.examples.noMatch.length,
         0,
       );
+      const classifier = matcher.classifier
+        ? `; classifier trained on ${matcher.classifier.header.trainingData.sha256.slice(0, 12)}, threshold ${matcher.classifier.threshold}`
+        : '';
       stdout.write(
         `lexicon ${lexicon.version}: ${lexicon.terms.length} terms, ${lexicon.exclusions.length} exclusions, ` +
           `${matcher.positionCount} automaton positions, built in ${buildMs.toFixed(0)} ms; ` +
-          `${examples} examples, ${failures.length} failing\n`,
+          `${examples} examples, ${failures.length} failing${classifier}\n`,
       );
       return failures.length > 0 ? 1 : 0;
     }
@@ -132,7 +141,9 @@ export async function runLexiconCli(
       }
       const items = await readEvalItems(rest, stderr);
       if (!items) return 1;
-      const matcher = new Matcher(await loadFor(parsed.values.lexicon));
+      const matcher = new Matcher(
+        await loadFor(parsed.values.lexicon, parsed.values['lexicon-only'] ?? false),
+      );
       stdout.write(
         formatEvalReport(evaluate(matcher, items), { verbose: parsed.values.verbose ?? false }),
       );

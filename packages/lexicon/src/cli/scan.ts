@@ -9,16 +9,20 @@ import { LexiconError } from '../errors.ts';
 import { loadLexicon } from '../load/load-lexicon.ts';
 import { Matcher } from '../matcher/matcher.ts';
 
-const USAGE = `Usage: lantern-scan [--lexicon DIR] [--age-band primary|secondary|staff] < input.jsonl
+const USAGE = `Usage: lantern-scan [--lexicon DIR] [--age-band primary|secondary|staff] [--lexicon-only] < input.jsonl
 
 Reads JSON Lines {"id","source","text"} (source: typed, window_title or clipboard) on stdin
 and writes one JSON line per input line, in order:
-  {"id","flagged","severity","categories","matches":[{"term","category","severity","start","end"}]}
-A bad line gets {"error":"line N: …"} in its place, scanning goes on, and the exit status is 2.
+  {"id","flagged","severity","categories","matches":[{"term","category","severity","start","end","stage"}]}
+"stage" is "lexicon" (a term matched) or "classifier" (the second stage flagged a sentence
+the lexicon left silent; "term" is then "classifier.<category>" and the match also carries
+"probability"). A bad line gets {"error":"line N: …"} in its place, scanning goes on, and
+the exit status is 2.
 
   --lexicon DIR   a site's lexicon folder (its own terms and exclusions, disabled terms,
                   changed severities) applied over the shipped lexicon
   --age-band B    whose terms and severities apply (default secondary)
+  --lexicon-only  leave the second stage (the classifier) out
 `;
 
 /** The longest text one input line may carry. */
@@ -43,13 +47,14 @@ export async function runScanCli(
   /** The lexicon folder under the site's (tests use a fixture); default: the shipped one. */
   options: { baseDir?: string } = {},
 ): Promise<number> {
-  let values: { lexicon?: string; 'age-band'?: string; help?: boolean };
+  let values: { lexicon?: string; 'age-band'?: string; 'lexicon-only'?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],
       options: {
         lexicon: { type: 'string' },
         'age-band': { type: 'string' },
+        'lexicon-only': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -73,6 +78,7 @@ export async function runScanCli(
       await loadLexicon({
         ...(options.baseDir ? { dir: options.baseDir } : {}),
         ...(values.lexicon ? { siteDir: values.lexicon } : {}),
+        ...(values['lexicon-only'] ? { classifier: false as const } : {}),
       }),
     );
   } catch (error) {
@@ -121,6 +127,10 @@ function scanLine(matcher: Matcher, line: string, lineNumber: number, ageBand: A
       severity: match.severity,
       start: match.start,
       end: match.end,
+      stage: match.stage,
+      ...(match.probability === undefined
+        ? {}
+        : { probability: Math.round(match.probability * 1000) / 1000 }),
     })),
   };
 }

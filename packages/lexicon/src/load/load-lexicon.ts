@@ -7,6 +7,7 @@ import { z } from 'zod';
 
 import { SeveritySchema, TermIdSchema, type Severity, type SiteOverride } from '@lantern/protocol';
 
+import { loadClassifier, type Classifier } from '../classifier/classifier.ts';
 import { LexiconError, type LexiconProblem } from '../errors.ts';
 import { parsePattern, PatternError } from '../pattern/pattern.ts';
 import {
@@ -40,6 +41,11 @@ export interface Lexicon {
   readonly version: string;
   readonly terms: readonly LexiconTerm[];
   readonly exclusions: readonly LexiconExclusion[];
+  /**
+   * The second stage that goes with it: the shipped lexicon comes with the shipped model
+   * (trained on its examples and calibrated against it); other lexicons have none.
+   */
+  readonly classifier?: Classifier;
 }
 
 /**
@@ -275,12 +281,20 @@ function checkUnique(into: Collected, problems: LexiconProblem[]): void {
 
 /**
  * Load and validate a lexicon folder, and optionally a site's folder on top of it.
- * @throws LexiconError listing every problem with its file, line and field.
+ * The shipped lexicon (no `dir`) comes with the shipped classifier unless `classifier` is
+ * `false`; a lexicon from another folder has one only if `classifier` gives it one.
+ * @throws LexiconError listing every problem with its file, line and field, or
+ *   `LEXICON_CLASSIFIER_INVALID` if the shipped model cannot be loaded.
  */
 export async function loadLexicon(
-  options: { dir?: string; siteDir?: string } = {},
+  options: { dir?: string; siteDir?: string; classifier?: Classifier | false } = {},
 ): Promise<Lexicon> {
   const dir = options.dir ?? BUILT_IN_LEXICON_DIR;
+  const classifier =
+    options.classifier === false
+      ? undefined
+      : (options.classifier ?? (options.dir === undefined ? loadClassifier() : undefined));
+  const withClassifier = classifier ? { classifier } : {};
   const problems: LexiconProblem[] = [];
   const collected: Collected = { terms: [], exclusions: [], disable: [], setSeverity: [] };
   await collect(dir, false, problems, collected, dir);
@@ -324,11 +338,17 @@ export async function loadLexicon(
         ...site.terms,
       ],
       exclusions: [...collected.exclusions, ...site.exclusions],
+      ...withClassifier,
     };
   }
   checkUnique(collected, problems);
   if (problems.length > 0) throw new LexiconError('LEXICON_INVALID', problems);
-  return { version, terms: collected.terms, exclusions: collected.exclusions };
+  return {
+    version,
+    terms: collected.terms,
+    exclusions: collected.exclusions,
+    ...withClassifier,
+  };
 }
 
 /**
@@ -414,5 +434,6 @@ export function applySiteOverrides(
       ...added,
     ],
     exclusions: [...lexicon.exclusions, ...addedExclusions],
+    ...(lexicon.classifier ? { classifier: lexicon.classifier } : {}),
   };
 }

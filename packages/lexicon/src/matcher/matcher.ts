@@ -1,30 +1,42 @@
-import type { AgeBand, Category, Severity, Source } from '@lantern/protocol';
+import type { AgeBand, Category, DetectorStage, Severity, Source } from '@lantern/protocol';
 
+import type { Classifier, SentenceScorer } from '../classifier/classifier.ts';
 import type { Lexicon, LexiconExclusion, LexiconTerm } from '../load/load-lexicon.ts';
 import { Tokeniser, type Token, type TokenSink } from '../normalise/tokeniser.ts';
 import { parsePattern } from '../pattern/pattern.ts';
 import {
   FLAG_MIN_SEVERITY,
+  scoreClassifierMatch,
   scoreMatch,
   sentenceContext,
   type ScoreReason,
 } from '../scoring/score.ts';
 import { WordNfa, type DfaState } from './word-nfa.ts';
 
-/** One lexicon hit, explaining itself. Offsets are UTF-16 indices into the scanned text. */
+/**
+ * One hit, explaining itself. Offsets are UTF-16 indices into the scanned text. Most come
+ * from the lexicon (`stage: 'lexicon'`, a term's id); a sentence the lexicon left silent may
+ * be flagged by the classifier (`stage: 'classifier'`, term id `classifier.<category>`,
+ * with its `probability`, spanning the sentence).
+ */
 export interface LexiconMatch {
+  /** The term's id, or `classifier.<category>` for the classifier. */
   readonly termId: string;
   readonly category: Category;
   /** After scoring: the sentence, the source and the age band. */
   readonly severity: Severity;
-  /** The term's own severity. */
+  /** The term's own severity (for the classifier, the severity it gives: see score.ts). */
   readonly termSeverity: Severity;
   readonly reasons: readonly ScoreReason[];
   readonly start: number;
   readonly end: number;
-  readonly stage: 'lexicon';
+  /** Which stage found it: the explainable lexicon, or the classifier. */
+  readonly stage: DetectorStage;
+  /** The term's language; `und` for the classifier. */
   readonly language: string;
   readonly lexiconVersion: string;
+  /** The classifier's P(concern) for the sentence (classifier matches only). */
+  readonly probability?: number;
 }
 
 /** What a scan found: flagged when a match scores at least FLAG_MIN_SEVERITY. */
@@ -45,6 +57,15 @@ export interface ScanOptions {
    * noise). For checking a lexicon's examples, where each term must show it matches.
    */
   readonly keepContained?: boolean;
+}
+
+/** How a Matcher is built. */
+export interface MatcherOptions {
+  /**
+   * The second stage. Default: the lexicon's own (`loadLexicon()` gives the shipped lexicon
+   * the shipped model; a lexicon from another folder has none). `false` turns it off.
+   */
+  readonly classifier?: Classifier | false;
 }
 
 interface Hit {
@@ -78,6 +99,14 @@ export class Matcher {
   readonly termCount: number;
   /** Words (and gap slots) in the compiled automaton: its size. */
   readonly positionCount: number;
+  /** The second stage, when there is one: it classifies the sentences the lexicon leaves silent. */
+  readonly classifier: Classifier | undefined;
+  /**
+   * One scorer for every scanner of this matcher: a sentence is scored start to finish in
+   * one synchronous call, so they never interleave, and a scan or a Backspace (which starts
+   * a new scanner) allocates nothing for the classifier.
+   */
+  private readonly scorer: SentenceScorer | undefined;
   private readonly terms: readonly LexiconTerm[];
   private readonly exclusions: readonly LexiconExclusion[];
   private readonly wordIds = new Map<string, number>();
@@ -86,8 +115,11 @@ export class Matcher {
   private readonly parts: { term: number; part: number; of: number }[] = [];
   private readonly maskCache = new Map<string, number | undefined>();
 
-  constructor(lexicon: Lexicon) {
+  constructor(lexicon: Lexicon, options: MatcherOptions = {}) {
     this.version = lexicon.version;
+    this.classifier =
+      options.classifier === false ? undefined : (options.classifier ?? lexicon.classifier);
+    this.scorer = this.classifier?.createScorer();
     this.terms = lexicon.terms;
     this.exclusions = lexicon.exclusions;
     this.termCount = lexicon.terms.length;
@@ -172,6 +204,7 @@ export class Matcher {
       exclusions: this.exclusions,
       termCount: this.termCount,
       parts: this.parts,
+      scorer: this.scorer,
     };
   }
 }
@@ -186,6 +219,8 @@ class Scanner implements TokenSink {
   private readonly options: ScanOptions & { ageBand: AgeBand };
   private readonly onMatches: (matches: LexiconMatch[]) => void;
   private state: DfaState;
+  /** Whether the classifier looks at this text: the matcher has one and the text is a pupil's. */
+  private readonly classifies: boolean;
   private tokens: Token[] = [];
   /** The sentence's words as automaton word ids, for finding where matches began. */
   private words: (number | undefined)[] = [];
@@ -201,6 +236,9 @@ class Scanner implements TokenSink {
     this.options = { ...options, ageBand: options.ageBand ?? 'secondary' };
     this.onMatches = onMatches;
     this.state = matcher.internals.nfa.start();
+    // Pupils' text only: the model learnt from what children write, and staff write about
+    // safeguarding for a living (a DSL's notes would be its false alarms).
+    this.classifies = matcher.classifier !== undefined && this.options.ageBand !== 'staff';
   }
 
   token(token: Token): void {
@@ -214,15 +252,60 @@ class Scanner implements TokenSink {
   }
 
   sentenceEnd(): void {
+    let matches: LexiconMatch[] = [];
+    let excluded = false;
     if (this.accepted.length > 0) {
       const { termHits, exclusionHits, partHits } = this.resolveHits();
       this.joinParts(termHits, partHits);
-      if (termHits.length > 0) this.onMatches(this.settle(termHits, exclusionHits));
+      excluded = exclusionHits.length > 0;
+      if (termHits.length > 0) matches = this.settle(termHits, exclusionHits);
     }
+    // The classifier speaks only where the lexicon is silent: nothing flags in the sentence,
+    // and no exclusion (a lesson, an idiom, a game) explains it.
+    if (
+      this.classifies &&
+      !excluded &&
+      !matches.some((match) => match.severity >= FLAG_MIN_SEVERITY)
+    ) {
+      const found = this.classify();
+      if (found) matches.push(found);
+    }
+    if (matches.length > 0) this.onMatches(matches);
     this.state = this.matcher.internals.nfa.start();
     this.tokens = [];
     this.words = [];
     this.accepted = [];
+  }
+
+  /**
+   * The classifier's match for the sentence, if it fires: it spans the whole sentence.
+   * Scored here, once the sentence is complete and only if the lexicon left it silent,
+   * rather than word by word: a Backspace re-reads the sentence, and would re-score it.
+   */
+  private classify(): LexiconMatch | undefined {
+    const { scorer } = this.matcher.internals;
+    const { tokens } = this;
+    const first = tokens[0];
+    const last = tokens[tokens.length - 1];
+    if (!scorer || !first || !last) return undefined;
+    scorer.reset();
+    for (const token of tokens) scorer.add(token.key);
+    const verdict = scorer.verdict();
+    if (!verdict.fires) return undefined;
+    const scored = scoreClassifierMatch(this.options.source);
+    return {
+      termId: `classifier.${verdict.category}`,
+      category: verdict.category,
+      severity: scored.severity,
+      termSeverity: scored.termSeverity,
+      reasons: scored.reasons,
+      start: first.start,
+      end: last.end,
+      stage: 'classifier',
+      language: 'und',
+      lexiconVersion: this.matcher.version,
+      probability: verdict.probability,
+    };
   }
 
   /** Turn what the automaton accepted into hits with their spans, by kind of owner. */

@@ -8,7 +8,8 @@ import {
   type Category,
 } from '@lantern/protocol';
 
-import type { Matcher } from '../matcher/matcher.ts';
+import type { Matcher, ScanResult } from '../matcher/matcher.ts';
+import { FLAG_MIN_SEVERITY } from '../scoring/score.ts';
 
 /** One labelled item of an evaluation set (JSON Lines, the scan input shape plus labels). */
 export const EvalItemSchema = z.object({
@@ -35,6 +36,11 @@ export interface EvalReport {
   readonly concern: number;
   readonly benign: number;
   readonly benignFlagged: number;
+  /**
+   * Items flagged only because of the classifier (no lexicon match flags): concern items
+   * it caught, benign items it false-alarmed on. Undefined when the matcher has none.
+   */
+  readonly classifierOnly?: { readonly concern: number; readonly benign: number };
   readonly perCategory: readonly CategoryScore[];
   readonly misses: readonly EvalItem[];
   readonly falseAlarms: readonly { item: EvalItem; terms: string[] }[];
@@ -51,6 +57,12 @@ export function evaluate(matcher: Matcher, items: readonly EvalItem[]): EvalRepo
   let concern = 0;
   let benign = 0;
   let benignFlagged = 0;
+  const classifierOnly = { concern: 0, benign: 0 };
+  const byClassifierOnly = (result: ScanResult) =>
+    result.flagged &&
+    !result.matches.some(
+      (match) => match.stage === 'lexicon' && match.severity >= FLAG_MIN_SEVERITY,
+    );
   for (const item of items) {
     const result = matcher.scan(item.text, {
       source: item.source,
@@ -58,6 +70,7 @@ export function evaluate(matcher: Matcher, items: readonly EvalItem[]): EvalRepo
     });
     if (item.label === 'benign') {
       benign += 1;
+      if (byClassifierOnly(result)) classifierOnly.benign += 1;
       if (result.flagged) {
         benignFlagged += 1;
         falseAlarms.push({
@@ -68,6 +81,7 @@ export function evaluate(matcher: Matcher, items: readonly EvalItem[]): EvalRepo
       continue;
     }
     concern += 1;
+    if (byClassifierOnly(result)) classifierOnly.concern += 1;
     if (!result.flagged) misses.push(item);
     for (const category of item.categories) {
       const score = perCategory.get(category);
@@ -81,6 +95,7 @@ export function evaluate(matcher: Matcher, items: readonly EvalItem[]): EvalRepo
     concern,
     benign,
     benignFlagged,
+    ...(matcher.classifier ? { classifierOnly } : {}),
     perCategory: [...perCategory].map(([category, score]) => ({ category, ...score })),
     misses,
     falseAlarms,
@@ -104,6 +119,14 @@ export function formatEvalReport(report: EvalReport, options: { verbose?: boolea
     `concern items: ${report.concern}, recall ${percent(report.concern - report.misses.length, report.concern).trim()}`,
     `benign items:  ${report.benign}, flagged ${percent(report.benignFlagged, report.benign).trim()} (${report.benignFlagged})`,
   ];
+  if (report.classifierOnly) {
+    const { concern, benign } = report.classifierOnly;
+    lines.push(
+      `flagged only by the classifier: ${concern} concern items (${percent(concern, report.concern).trim()}), ${benign} benign (${percent(benign, report.benign).trim()})`,
+    );
+  } else {
+    lines.push('classifier: off (lexicon only)');
+  }
   if (options.verbose) {
     lines.push(
       '',

@@ -2,8 +2,12 @@ import type { AgeBand, Category, Severity, Source } from '@lantern/protocol';
 
 import { squeeze } from '../normalise/tokeniser.ts';
 
-/** Why a match's severity differs from its term's. */
-export type ScoreReason = 'first_person_intent' | 'time_word' | 'window_title' | 'age_band';
+/**
+ * Why a match's severity differs from its term's; `classifier`: the match is the
+ * classifier's, whose severity is set by `scoreClassifierMatch`.
+ */
+export type ScoreReason =
+  'first_person_intent' | 'time_word' | 'window_title' | 'age_band' | 'classifier';
 
 /** Words of the sentence that change how serious a match is (token keys: squeezed, as the tokeniser makes them). */
 export interface SentenceContext {
@@ -133,4 +137,24 @@ export function scoreMatch(
     reasons.push('window_title');
   }
   return { severity: Math.min(5, Math.max(1, severity)), reasons };
+}
+
+/** What a classifier match is worth before the source is considered: see `scoreClassifierMatch`. */
+export const CLASSIFIER_SEVERITY = 3 satisfies Severity;
+
+/**
+ * The severity of a classifier match: 3 ("concern, review today"), 2 for a window title.
+ * It flags, so a DSL sees it, but never reaches 4, the severity that alerts within the
+ * hour: a classifier cannot say which words made it fire, so it asks for a review rather
+ * than an interruption, and it is not raised by intent, time or age band (the sentence's
+ * words already went into its probability).
+ */
+export function scoreClassifierMatch(source: Source): {
+  severity: Severity;
+  termSeverity: Severity;
+  reasons: ScoreReason[];
+} {
+  return source === 'window_title'
+    ? { severity: 2, termSeverity: CLASSIFIER_SEVERITY, reasons: ['classifier', 'window_title'] }
+    : { severity: CLASSIFIER_SEVERITY, termSeverity: CLASSIFIER_SEVERITY, reasons: ['classifier'] };
 }
