@@ -14,6 +14,7 @@ export type {
   TypingSource,
   WindowSource,
 } from './sources/source.ts';
+export { Agent, type AgentLogEvent, type AgentOptions, type EncodedScreenshot } from './agent.ts';
 export { buildCapture, screenshotDecision, type ScreenshotDecision } from './detector/capture.ts';
 export { Detector, type DetectorOptions, type Finding } from './detector/detector.ts';
 export { AgentError, type AgentErrorCode } from './errors.ts';
@@ -39,3 +40,11 @@ export {
   writeIdentity,
   type Identity,
 } from './transport/enrol.ts';
+export { PushSource } from './sources/push-source.ts';
+export {
+  Spool,
+  SpoolError,
+  loadOrCreateSpoolKey,
+  type SpoolEntry,
+  type SpoolStats,
+} from './spool/index.ts';

@@ -100,3 +100,32 @@ describe('migrations on PostgreSQL with several collectors starting at once', ()
     }
   });
 });
+
+describe('a PostgreSQL connection lost in the middle of a transaction', () => {
+  it('fails that transaction and nothing else: the process keeps running and the pool recovers', async () => {
+    const setup = await makeTestConfig('postgres');
+    const reported: Error[] = [];
+    const database = await openDatabase(setup.config.database, {
+      onIdleError: (error) => reported.push(error),
+    });
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const transaction = database.db.transaction(async (tx) => {
+        const [row] = (await tx.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`)).rows;
+        // Another connection ends this one's backend, as a server restart would.
+        await database.db.execute(sql`select pg_terminate_backend(${row?.pid ?? 0})`);
+        await tx.execute(sql`select pg_sleep(1)`);
+      });
+      await expect(transaction).rejects.toThrow();
+      await expect(database.ping()).resolves.toBeUndefined();
+      expect(uncaught).toEqual([]);
+      expect(reported.length).toBeGreaterThan(0);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await database.close();
+      await setup.cleanup();
+    }
+  });
+});

@@ -140,6 +140,12 @@ export async function openDatabase(
   // An idle client's error (a server restart) must not crash the process: the pool drops
   // that client and opens a new one on the next query. Report it, nothing more.
   pool.on('error', (error) => options.onIdleError?.(error));
+  // pg-pool listens for errors only on idle clients: a server that goes away while a client
+  // is checked out (mid-transaction) would raise an uncaught error and end the process. The
+  // query in flight fails on its own; this listener only keeps the process alive.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => options.onIdleError?.(error));
+  });
   const db: Db = drizzlePostgres({ client: pool });
   try {
     await db.execute(sql`select 1`);

@@ -21,13 +21,20 @@ export interface ActiveWindow {
 /**
  * What typing did to the text of the focused field: text entered (after the keyboard
  * layout, Shift and Caps Lock), a character removed, or a boundary where a sentence
- * should be settled (Enter, Tab, a click, focus moving). Never a raw key log.
+ * should be settled (Enter, Tab, a click, focus moving, the caret moving). Never a raw key log.
  */
 export type TextEdit =
   | { readonly kind: 'text'; readonly text: string }
   | { readonly kind: 'backspace' }
   | { readonly kind: 'delete' }
-  | { readonly kind: 'boundary'; readonly reason: 'enter' | 'tab' | 'click' | 'focus' };
+  | { readonly kind: 'boundary'; readonly reason: BoundaryReason };
+
+/**
+ * Why the text so far should be settled. `caret`: the caret moved, or the field changed in a
+ * way the keys do not spell out (arrow keys, Home/End, Page Up/Down, Ctrl+Backspace, cut,
+ * paste, undo, select-all), so what is typed next need not continue what came before.
+ */
+export type BoundaryReason = 'enter' | 'tab' | 'click' | 'focus' | 'caret';
 
 /** The logged-in user and their session. */
 export interface SessionInfo {
@@ -41,7 +48,13 @@ export interface Source<Event> {
   readonly state: SourceState;
   /** The last failure, by code (no content), for the heartbeat's health. */
   readonly error: { readonly code: string; readonly message: string } | null;
+  /**
+   * Start watching; `onEvent` is called for each event until `stop()`. Resolves once the
+   * source is running or has failed: it does not throw for a platform failure, which is
+   * reported through `state` and `error` instead.
+   */
   start(onEvent: (event: Event) => void): Promise<void>;
+  /** Stop watching and release what the source holds (child processes, hooks). Idempotent. */
   stop(): Promise<void>;
 }
 

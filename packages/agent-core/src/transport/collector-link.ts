@@ -29,7 +29,7 @@ export interface Outbound {
   };
 }
 
-/** What the link needs from the spool: the unacked captures, oldest first, and where acks go. */
+/** What the link needs from the spool: the unacked captures (most severe first), and where acks go. */
 export interface OutboundQueue {
   pending(limit: number): Promise<readonly Outbound[]>;
   /** The collector stored these: they may be deleted. */
@@ -79,7 +79,8 @@ export function agentSocketUrl(collectorUrl: string): string {
 }
 
 /**
- * The agent's one WebSocket to the collector. It sends what the spool holds, oldest first,
+ * The agent's one WebSocket to the collector. It sends what the spool holds (most severe
+ * first, so after weeks offline the urgent go in the first batch),
  * a window of batches at a time, and tells the spool when the collector acknowledges (only
  * after commit); a connection lost with captures in flight sends them again on the next
  * (the collector stores each once). It reconnects with jittered exponential backoff,
@@ -277,6 +278,13 @@ export class CollectorLink extends EventEmitter<CollectorLinkEvents> {
     this.emit('problem', { code: frame.code, message: frame.message });
     if (frame.retryAfterMs !== undefined || frame.code === 'RATE_LIMITED') {
       this.pause(frame.retryAfterMs ?? 1_000);
+    }
+    if (!frame.captureId && !frame.sha256 && this.batches.length > 0) {
+      // A whole frame failed (the database was down, say): the collector handles frames in
+      // order, so this answers the oldest batch in flight; its captures go again later.
+      const [oldest] = this.batches;
+      if (oldest) this.answered([...oldest]);
+      if (frame.retryable && frame.retryAfterMs === undefined) this.pause(1_000);
     }
     if (frame.captureId) {
       if (!frame.retryable) await this.options.queue.rejected(frame.captureId, frame.code);
