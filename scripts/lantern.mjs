@@ -18,7 +18,20 @@ const pnpmVersion = rootPackage.packageManager.replace(/^pnpm@/, '');
  * Debian packages the test suites need. Keep this list in step with the suites: a test
  * that needs one of these fails loudly when it is missing rather than passing silently.
  */
-const TEST_DEBIAN_PACKAGES = [];
+const TEST_DEBIAN_PACKAGES = [
+  // A real X server, window manager, typing, clipboard and screen grabs for the agent's tests.
+  'xvfb',
+  'openbox',
+  'xdotool',
+  'xclip',
+  'x11-utils',
+  'x11-xserver-utils',
+  'x11-xkb-utils',
+  'x11-apps',
+  'libxtst6',
+  // initdb and pg_ctl for the test that stops a private PostgreSQL under load.
+  'postgresql',
+];
 
 /** The PostgreSQL the medium tests run against (trust auth on CI; a password is ignored there). */
 const TEST_DATABASE_URL =

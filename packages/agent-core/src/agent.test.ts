@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Agent } from './agent.ts';
+import { encodeScreenshot } from './screenshot/index.ts';
 import { PushSource } from './sources/push-source.ts';
 import type { ActiveWindow, SessionInfo, TextEdit } from './sources/source.ts';
 import { startTestCollector, type TestCollector } from './test-helpers/collector.ts';
@@ -68,14 +68,12 @@ describe('the agent, end to end with a real collector', () => {
       collectorUrl: collector.url,
       enrolmentToken: collector.token,
       sources: pushed,
-      screenshot: async ({ maxWidthPx }) => {
-        const { data, info } = await sharp({
-          create: { width: maxWidthPx, height: 200, channels: 3, background: '#3366cc' },
-        })
-          .webp({ quality: 50 })
-          .toBuffer({ resolveWithObject: true });
-        return { bytes: data, mediaType: 'image/webp', width: info.width, height: info.height };
-      },
+      // A picture of a screen as the grabber returns one, through the real encoder.
+      screenshot: async (options) =>
+        encodeScreenshot(
+          { width: 800, height: 500, channels: 3, pixels: new Uint8Array(800 * 500 * 3).fill(90) },
+          options,
+        ),
     });
     pushed.session.push({ loginName: 'jsmith', state: 'active' });
     pushed.window.push(WINDOW);

@@ -7,7 +7,6 @@ import type {
   AgentHealth,
   CaptureScreenshot,
   Policy,
-  ScreenshotMediaType,
   SessionState,
   SourceState,
 } from '@lantern/protocol';
@@ -16,6 +15,7 @@ import { buildCapture, screenshotDecision } from './detector/capture.ts';
 import { Detector, type Finding } from './detector/detector.ts';
 import { AgentError } from './errors.ts';
 import { PolicyStore } from './policy/policy-store.ts';
+import type { EncodedScreenshot } from './screenshot/index.ts';
 import type {
   ClipboardSource,
   SessionSource,
@@ -25,14 +25,6 @@ import type {
 import { loadOrCreateSpoolKey, Spool } from './spool/index.ts';
 import { CollectorLink, type OutboundQueue } from './transport/collector-link.ts';
 import { enrol, readIdentity, writeIdentity, type Identity } from './transport/enrol.ts';
-
-/** A screenshot ready to send: compressed, under the size cap. */
-export interface EncodedScreenshot {
-  readonly bytes: Uint8Array;
-  readonly mediaType: ScreenshotMediaType;
-  readonly width: number;
-  readonly height: number;
-}
 
 /** What the agent logs: codes and counts, never captured text. */
 export interface AgentLogEvent {

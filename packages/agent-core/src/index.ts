@@ -14,7 +14,7 @@ export type {
   TypingSource,
   WindowSource,
 } from './sources/source.ts';
-export { Agent, type AgentLogEvent, type AgentOptions, type EncodedScreenshot } from './agent.ts';
+export { Agent, type AgentLogEvent, type AgentOptions } from './agent.ts';
 export { buildCapture, screenshotDecision, type ScreenshotDecision } from './detector/capture.ts';
 export { Detector, type DetectorOptions, type Finding } from './detector/detector.ts';
 export { AgentError, type AgentErrorCode } from './errors.ts';
@@ -48,3 +48,6 @@ export {
   type SpoolEntry,
   type SpoolStats,
 } from './spool/index.ts';
+export * from './screenshot/index.ts';
+export * from './sources/linux/index.ts';
+export { AGENT_VERSION, runAgentCli } from './cli.ts';
