@@ -9,6 +9,7 @@ import {
   UuidSchema,
   VersionSchema,
 } from './common.ts';
+import { AgentHealthSchema } from './frames.ts';
 import { PolicySchema } from './policy.ts';
 
 /** `GET /healthz`: the collector is up and its database answers. A 503 carries an ErrorBody. */
@@ -225,6 +226,15 @@ export const DeviceSummarySchema = z.object({
   lastSession: z.string().nullable(),
   policyVersion: z.string().nullable(),
   revokedAt: DateTimeSchema.nullable(),
+  /** What the agent last reported about itself (sources, spool, drops, last error). */
+  health: AgentHealthSchema.nullable(),
+  /**
+   * What a technician should look at: `quiet` no heartbeat for 10 minutes during school
+   * hours (switched off, unplugged, or tampered with); `source_failed` a source stopped
+   * working (no key hook, no X access); `dropping` the spool has dropped captures;
+   * `backlog` captures waiting more than a day.
+   */
+  attention: z.array(z.enum(['quiet', 'source_failed', 'dropping', 'backlog'])),
 });
 export type DeviceSummary = z.infer<typeof DeviceSummarySchema>;
 

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
 import {
+  AgentHealthSchema,
   CLOSE_CODES,
   DeviceSummarySchema,
   EnrolmentTokenCreatedSchema,
@@ -16,6 +17,8 @@ import {
 import { WireError } from '../../errors.ts';
 import { appendAudit } from '../audit/audit.repository.ts';
 import { notifyDeviceRevoked } from '../events/events.ts';
+import { sites } from '../organisations/organisation.table.ts';
+import { deviceAttention } from './device-attention.ts';
 import { devices, enrolmentTokens } from './device.table.ts';
 import { createEnrolmentToken } from './enrolment.service.ts';
 
@@ -37,30 +40,45 @@ export const deviceRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['devices'],
         params: z.object({ siteId: UuidSchema }),
+        querystring: z.strictObject({
+          /** Only devices that need a technician's attention (quiet, failing, dropping). */
+          attention: z.enum(['true', 'false']).optional(),
+        }),
         response: { 200: z.object({ items: z.array(DeviceSummarySchema) }), ...errors },
       },
     },
     async (request) => {
+      const [site] = await app.database.db
+        .select({ timezone: sites.timezone })
+        .from(sites)
+        .where(eq(sites.id, request.params.siteId));
       const rows = await app.database.db
         .select()
         .from(devices)
         .where(eq(devices.siteId, request.params.siteId))
         .orderBy(devices.hostname, devices.id);
+      const now = new Date();
+      const items = rows.map((row): DeviceSummary => ({
+        id: row.id,
+        siteId: row.siteId,
+        hostname: row.hostname,
+        platform: row.platform,
+        osRelease: row.osRelease,
+        agentVersion: row.agentVersion,
+        enrolledAt: row.enrolledAt.toISOString(),
+        lastSeenAt: iso(row.lastSeenAt),
+        lastLoginName: row.lastLoginName,
+        lastSession: row.lastSession,
+        policyVersion: row.policyVersion,
+        revokedAt: iso(row.revokedAt),
+        health: AgentHealthSchema.safeParse(row.health).data ?? null,
+        attention: deviceAttention(row, site ?? { timezone: 'Europe/London' }, now),
+      }));
       return {
-        items: rows.map((row): DeviceSummary => ({
-          id: row.id,
-          siteId: row.siteId,
-          hostname: row.hostname,
-          platform: row.platform,
-          osRelease: row.osRelease,
-          agentVersion: row.agentVersion,
-          enrolledAt: row.enrolledAt.toISOString(),
-          lastSeenAt: iso(row.lastSeenAt),
-          lastLoginName: row.lastLoginName,
-          lastSession: row.lastSession,
-          policyVersion: row.policyVersion,
-          revokedAt: iso(row.revokedAt),
-        })),
+        items:
+          request.query.attention === 'true'
+            ? items.filter((item) => item.attention.length > 0)
+            : items,
       };
     },
   );
