@@ -22,7 +22,9 @@ export async function startCollector(
 ): Promise<RunningCollector> {
   const app = await buildApp(config, options);
   try {
-    await app.listen({ host: config.host, port: config.port });
+    // A deep accept queue: after an outage thousands of agents reconnect at once, and
+    // Node's default of 511 makes the rest wait out SYN retries of several seconds.
+    await app.listen({ host: config.host, port: config.port, backlog: 4096 });
   } catch (error) {
     await app.close();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {

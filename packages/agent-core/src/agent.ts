@@ -189,7 +189,11 @@ export class Agent {
     return new Detector({
       matcher: new Matcher(lexicon),
       ageBand: policy.lexicon.ageBand,
-      onFinding: (finding) => this.track(this.capture(finding)),
+      // Out of the key callback: a screenshot spawns a process, which must not hold up keys.
+      onFinding: (finding) =>
+        this.track(
+          new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.capture(finding)),
+        ),
       ...(this.options.sources.typing?.inPasswordField
         ? { inPasswordField: this.options.sources.typing.inPasswordField }
         : {}),

@@ -250,10 +250,30 @@ export class XServer {
     return result.stdout;
   }
 
-  /** Open an `xmessage` window titled `title` and wait until the window manager manages it. */
+  /**
+   * Open an `xmessage` window titled `title` and wait until the window manager manages it.
+   * openbox now and then never picks up a window mapped just after it started (seen 1 in
+   * 30): such a window is closed and opened again, up to three times.
+   */
   async openWindow(
     title: string,
     options: { background?: string; geometry?: string } = {},
+  ): Promise<TestWindow> {
+    for (let attempt = 1; ; attempt += 1) {
+      const window = await this.#mapWindow(title, options);
+      try {
+        await this.#waitManaged(window, title, attempt < 3 ? 3_000 : 10_000);
+        return window;
+      } catch (error) {
+        await window.close();
+        if (attempt >= 3) throw error;
+      }
+    }
+  }
+
+  async #mapWindow(
+    title: string,
+    options: { background?: string; geometry?: string },
   ): Promise<TestWindow> {
     const child = this.spawn('xmessage', [
       '-buttons',
@@ -273,17 +293,19 @@ export class XServer {
       const first = found.stdout.split('\n')[0]?.trim();
       return first ? Number(first) : undefined;
     });
-    const hexId = `0x${id.toString(16)}`;
+    return { id, hexId: `0x${id.toString(16)}`, process: child, close: () => stopProcess(child) };
+  }
+
+  async #waitManaged(window: TestWindow, title: string, timeoutMs: number): Promise<void> {
     let clients = '';
     await waitFor(
-      `openbox manages the window "${title}" (${hexId})`,
+      `openbox manages the window "${title}" (${window.hexId})`,
       async () => {
         clients = (await this.run('xprop', ['-root', '_NET_CLIENT_LIST'])).stdout;
-        return clients.includes(hexId);
+        return clients.includes(window.hexId);
       },
-      { detail: () => clients },
+      { timeoutMs, detail: () => clients },
     );
-    return { id, hexId, process: child, close: () => stopProcess(child) };
   }
 
   /** The active window's id (`0x…`), or null. */

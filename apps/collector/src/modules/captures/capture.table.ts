@@ -81,6 +81,13 @@ export const captures = pgTable(
       table.observedAt.desc().nullsFirst(),
       table.id.desc().nullsFirst(),
     ),
+    // The triage queue across statuses (the default list, or several statuses at once).
+    index('captures_site_severity_idx').on(
+      table.siteId,
+      table.severity.desc().nullsFirst(),
+      table.observedAt.desc().nullsFirst(),
+      table.id.desc().nullsFirst(),
+    ),
     // Every list of a site's captures by time (keyset on observed_at, id).
     index('captures_site_time_idx').on(
       table.siteId,

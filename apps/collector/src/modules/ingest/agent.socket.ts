@@ -328,9 +328,11 @@ class AgentConnection {
       this.socket.close(CLOSE_CODES.protocolUnsupported, 'no common protocol version');
       return;
     }
+    // Greeted only once the welcome can be sent: if the policy cannot be read (the database
+    // is down), the agent gets an error and may say hello again on the same socket.
+    const policy = await currentPolicy(this.app.database.db, this.agent.siteId);
     clearTimeout(this.helloTimer);
     this.greeted = true;
-    const policy = await currentPolicy(this.app.database.db, this.agent.siteId);
     this.send({
       type: 'welcome',
       v: PROTOCOL_VERSION,

@@ -1,0 +1,1 @@
+CREATE INDEX "captures_site_severity_idx" ON "captures" USING btree ("site_id","severity" DESC NULLS FIRST,"observed_at" DESC NULLS FIRST,"id" DESC NULLS FIRST);
