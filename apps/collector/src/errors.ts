@@ -1,4 +1,4 @@
-import { LanternError, type WireErrorCode } from '@lantern/protocol';
+import { ErrorBodySchema, LanternError, type WireErrorCode } from '@lantern/protocol';
 
 /** Error codes raised inside the collector (wire codes live in @lantern/protocol). */
 export type CollectorErrorCode =
@@ -33,4 +33,21 @@ export class WireError extends LanternError<WireErrorCode> {
     this.name = 'WireError';
     this.statusCode = statusCode;
   }
+}
+
+/**
+ * The error answers every `/api` route may give (an ErrorBody each), for its response
+ * schema: a route adds the ones only it gives (409, 423…).
+ */
+export const API_ERROR_RESPONSES = {
+  400: ErrorBodySchema,
+  401: ErrorBodySchema,
+  403: ErrorBodySchema,
+  404: ErrorBodySchema,
+} as const;
+
+/** The signed-in member of staff of a route the auth plugin guards (never null there). */
+export function requireStaff<T>(principal: T | null): T {
+  if (!principal) throw new Error('the auth plugin let an anonymous request through');
+  return principal;
 }

@@ -12,6 +12,7 @@ import {
   type SessionResponse,
 } from '@lantern/protocol';
 
+import { API_ERROR_RESPONSES, requireStaff } from '../../errors.ts';
 import { sessionCookieOptions } from '../../plugins/auth.ts';
 import {
   changePassword,
@@ -30,15 +31,10 @@ const sessionBody = (principal: StaffPrincipal): SessionResponse => ({
   expiresAt: principal.expiresAt.toISOString(),
 });
 
-const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema };
+const errors = API_ERROR_RESPONSES;
 
 /** Staff sign-in, sign-out, password change and second-factor set-up (`/api/auth/…`). */
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {
-  const staff = (principal: StaffPrincipal | null): StaffPrincipal => {
-    if (!principal) throw new Error('auth plugin let an anonymous request through');
-    return principal;
-  };
-
   app.post(
     '/api/auth/login',
     {
@@ -62,7 +58,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { kind: 'signed_in', duringMfaSetup: true } },
       schema: { tags: ['auth'], response: { 200: SessionResponseSchema, ...errors } },
     },
-    async (request) => sessionBody(staff(request.staff)),
+    async (request) => sessionBody(requireStaff(request.staff)),
   );
 
   app.post(
@@ -72,7 +68,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: { tags: ['auth'], response: { 204: z.null(), ...errors } },
     },
     async (request, reply) => {
-      await signOut(app.database.db, staff(request.staff));
+      await signOut(app.database.db, requireStaff(request.staff));
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
       return reply.code(204).send(null);
     },
@@ -91,7 +87,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       await changePassword(
         app.database.db,
-        staff(request.staff),
+        requireStaff(request.staff),
         request.body.currentPassword,
         request.body.newPassword,
       );
@@ -105,7 +101,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { kind: 'signed_in', duringMfaSetup: true } },
       schema: { tags: ['auth'], response: { 200: TotpSetupResponseSchema, ...errors } },
     },
-    async (request) => startTotpSetup(app.database.db, app.secretKey, staff(request.staff)),
+    async (request) => startTotpSetup(app.database.db, app.secretKey, requireStaff(request.staff)),
   );
 
   app.post(
@@ -119,7 +115,12 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      await confirmTotp(app.database.db, app.secretKey, staff(request.staff), request.body.code);
+      await confirmTotp(
+        app.database.db,
+        app.secretKey,
+        requireStaff(request.staff),
+        request.body.code,
+      );
       return reply.code(204).send(null);
     },
   );

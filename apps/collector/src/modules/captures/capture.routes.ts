@@ -11,18 +11,13 @@ import {
   UuidSchema,
 } from '@lantern/protocol';
 
-import { WireError } from '../../errors.ts';
+import { WireError, API_ERROR_RESPONSES } from '../../errors.ts';
 import { appendAudit } from '../audit/audit.repository.ts';
 import type { StaffPrincipal } from '../auth/auth.service.ts';
 import { findCapture, listCaptures, visibleSubjectKinds } from './capture.queries.ts';
 import { captures } from './capture.table.ts';
 
-const errors = {
-  400: ErrorBodySchema,
-  401: ErrorBodySchema,
-  403: ErrorBodySchema,
-  404: ErrorBodySchema,
-};
+const errors = API_ERROR_RESPONSES;
 
 const CLOSED = new Set(['false_positive', 'no_further_action']);
 

@@ -9,12 +9,11 @@ import {
   EnrolmentTokenCreatedSchema,
   EnrolmentTokenCreateSchema,
   EnrolmentTokenSummarySchema,
-  ErrorBodySchema,
   UuidSchema,
   type DeviceSummary,
 } from '@lantern/protocol';
 
-import { WireError } from '../../errors.ts';
+import { WireError, API_ERROR_RESPONSES } from '../../errors.ts';
 import { appendAudit } from '../audit/audit.repository.ts';
 import { notifyDeviceRevoked } from '../events/events.ts';
 import { sites } from '../organisations/organisation.table.ts';
@@ -22,12 +21,7 @@ import { deviceAttention } from './device-attention.ts';
 import { devices, enrolmentTokens } from './device.table.ts';
 import { createEnrolmentToken } from './enrolment.service.ts';
 
-const errors = {
-  400: ErrorBodySchema,
-  401: ErrorBodySchema,
-  403: ErrorBodySchema,
-  404: ErrorBodySchema,
-};
+const errors = API_ERROR_RESPONSES;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 

@@ -1,16 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
-import { ErrorBodySchema, PolicyChangeSchema, PolicySchema, UuidSchema } from '@lantern/protocol';
+import { PolicyChangeSchema, PolicySchema, UuidSchema } from '@lantern/protocol';
 
+import { API_ERROR_RESPONSES } from '../../errors.ts';
 import { changePolicy, currentPolicy } from './policy.service.ts';
 
-const errors = {
-  400: ErrorBodySchema,
-  401: ErrorBodySchema,
-  403: ErrorBodySchema,
-  404: ErrorBodySchema,
-};
+const errors = API_ERROR_RESPONSES;
 
 /** A site's monitoring policy: read it, and change it (logged, and pushed to its devices). */
 export const policyRoutes: FastifyPluginAsyncZod = async (app) => {

@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
-import { ErrorBodySchema, SubjectImportResultSchema, UuidSchema } from '@lantern/protocol';
+import { SubjectImportResultSchema, UuidSchema } from '@lantern/protocol';
 
+import { API_ERROR_RESPONSES } from '../../errors.ts';
 import { importSubjects } from './subject-import.ts';
 
-const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema };
+const errors = API_ERROR_RESPONSES;
 
 /** Importing the school's MIS export of pupils and staff. */
 export const subjectRoutes: FastifyPluginAsyncZod = async (app) => {

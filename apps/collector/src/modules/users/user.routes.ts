@@ -9,24 +9,13 @@ import {
   UuidSchema,
 } from '@lantern/protocol';
 
-import type { StaffPrincipal } from '../auth/auth.service.ts';
+import { API_ERROR_RESPONSES, requireStaff } from '../../errors.ts';
 import { createUser, listUsers, setRoles } from './user.service.ts';
 
-const errors = {
-  400: ErrorBodySchema,
-  401: ErrorBodySchema,
-  403: ErrorBodySchema,
-  404: ErrorBodySchema,
-  409: ErrorBodySchema,
-};
+const errors = { ...API_ERROR_RESPONSES, 409: ErrorBodySchema };
 
 /** Staff accounts and roles, managed by the organisation admin. */
 export const userRoutes: FastifyPluginAsyncZod = async (app) => {
-  const admin = (staff: StaffPrincipal | null): StaffPrincipal => {
-    if (!staff) throw new Error('auth plugin let an anonymous request through');
-    return staff;
-  };
-
   app.get(
     '/api/users',
     {
@@ -37,7 +26,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => ({
-      items: await listUsers(app.database.db, admin(request.staff).organisationId),
+      items: await listUsers(app.database.db, requireStaff(request.staff).organisationId),
     }),
   );
 
@@ -52,7 +41,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const staff = admin(request.staff);
+      const staff = requireStaff(request.staff);
       const id = await createUser(app.database.db, {
         ...request.body,
         organisationId: staff.organisationId,
@@ -74,7 +63,7 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const staff = admin(request.staff);
+      const staff = requireStaff(request.staff);
       await setRoles(
         app.database.db,
         staff.organisationId,
