@@ -51,12 +51,18 @@ export class X11ScreenGrabber implements ScreenGrabber {
         'DISPLAY is not set, so there is no X screen to grab: start the agent inside the X session.',
       );
     }
-    const result = await runCommand('xwd', ['-display', display, '-root', '-silent'], {
-      timeoutMs: this.#timeoutMs,
-      maxStdoutBytes: MAX_DUMP_BYTES,
-      env: xToolEnv(display),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    const attempt = () =>
+      runCommand('xwd', ['-display', display, '-root', '-silent'], {
+        timeoutMs: this.#timeoutMs,
+        maxStdoutBytes: MAX_DUMP_BYTES,
+        env: xToolEnv(display),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    let result = await attempt();
+    // A window closing while xwd walks the screen makes it fail now and then (an X error
+    // on a window that is gone): one more try, which a session that has ended also fails.
+    if (!result.ok && result.reason !== 'not_found' && result.reason !== 'timeout')
+      result = await attempt();
     try {
       if (!result.ok) {
         throw new SourceError(
