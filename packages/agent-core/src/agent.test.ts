@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { Agent } from './agent.ts';
 import { encodeScreenshot } from './screenshot/index.ts';
@@ -18,19 +18,20 @@ const WINDOW: ActiveWindow = {
   pid: 4242,
 };
 
-/** Waits for a condition the collector's database shows, polling it (the condition, not a timer, ends the wait). */
+/** Waits until `probe` gives a value (vitest's vi.waitFor polls it), failing with `what`. */
 async function until<T>(
   probe: () => Promise<T | undefined>,
   what: string,
   timeoutMs = 15_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  return vi.waitFor(
+    async () => {
+      const value = await probe();
+      if (value === undefined) throw new Error(`still waiting for ${what}`);
+      return value;
+    },
+    { timeout: timeoutMs, interval: 50 },
+  );
 }
 
 describe('the agent, end to end with a real collector', () => {

@@ -7,7 +7,7 @@ import type { LoginRequest, StaffRole } from '@lantern/protocol';
 
 import type { Db } from '../../db/database.ts';
 import { WireError } from '../../errors.ts';
-import { appendAudit } from '../audit/audit.repository.ts';
+import { appendAudit, type Queryable } from '../audit/audit.repository.ts';
 import { hashSecret } from '../devices/enrolment.service.ts';
 import { sites } from '../organisations/organisation.table.ts';
 import { staffRoles, staffSessions, staffUsers } from '../users/user.table.ts';
@@ -108,6 +108,35 @@ function acceptedStep(secret: string, email: string, code: string, now: Date): n
   return delta === null ? undefined : Math.floor(now.getTime() / 1000 / TOTP_PERIOD_S) + delta;
 }
 
+/** Something a user did to their own account, in the audit log. */
+function auditAccount(
+  tx: Queryable,
+  userId: string,
+  action: string,
+  details?: Record<string, unknown> | null,
+): Promise<void> {
+  return appendAudit(tx, {
+    siteId: null,
+    actorKind: 'user',
+    actorId: userId,
+    action,
+    targetType: 'staff_user',
+    targetId: userId,
+    details: details ?? null,
+  });
+}
+
+/** End every session of the user but the one in use. */
+async function endOtherSessions(
+  tx: Pick<Db, 'delete'>,
+  userId: string,
+  keep: string,
+): Promise<void> {
+  await tx
+    .delete(staffSessions)
+    .where(and(eq(staffSessions.userId, userId), ne(staffSessions.id, keep)));
+}
+
 const SIGN_IN_FAILED = () =>
   new WireError(
     'SIGN_IN_FAILED',
@@ -132,15 +161,7 @@ export async function signIn(
     throw SIGN_IN_FAILED();
   }
   const audit = (action: string, details?: Record<string, unknown>) =>
-    appendAudit(db, {
-      siteId: null,
-      actorKind: 'user',
-      actorId: user.id,
-      action,
-      targetType: 'staff_user',
-      targetId: user.id,
-      details: details ?? null,
-    });
+    auditAccount(db, user.id, action, details);
   if (user.lockedUntil && user.lockedUntil > now) {
     await audit('auth.sign_in_refused_locked');
     throw new WireError(
@@ -201,15 +222,7 @@ export async function signIn(
       .insert(staffSessions)
       .values({ tokenHash: hashSecret(token), userId: user.id, csrfToken, mfa, expiresAt })
       .returning({ id: staffSessions.id });
-    await appendAudit(tx, {
-      siteId: null,
-      actorKind: 'user',
-      actorId: user.id,
-      action: 'auth.signed_in',
-      targetType: 'staff_user',
-      targetId: user.id,
-      details: { mfa },
-    });
+    await auditAccount(tx, user.id, 'auth.signed_in', { mfa });
     return row;
   });
   if (!session) throw new Error('session insert returned nothing');
@@ -270,14 +283,7 @@ export async function resolveSession(
 export async function signOut(db: Db, principal: StaffPrincipal): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.delete(staffSessions).where(eq(staffSessions.id, principal.sessionId));
-    await appendAudit(tx, {
-      siteId: null,
-      actorKind: 'user',
-      actorId: principal.userId,
-      action: 'auth.signed_out',
-      targetType: 'staff_user',
-      targetId: principal.userId,
-    });
+    await auditAccount(tx, principal.userId, 'auth.signed_out');
   });
 }
 
@@ -305,17 +311,8 @@ export async function changePassword(
       .update(staffUsers)
       .set({ passwordHash, passwordChangedAt: new Date() })
       .where(eq(staffUsers.id, user.id));
-    await tx
-      .delete(staffSessions)
-      .where(and(eq(staffSessions.userId, user.id), ne(staffSessions.id, principal.sessionId)));
-    await appendAudit(tx, {
-      siteId: null,
-      actorKind: 'user',
-      actorId: user.id,
-      action: 'auth.password_changed',
-      targetType: 'staff_user',
-      targetId: user.id,
-    });
+    await endOtherSessions(tx, user.id, principal.sessionId);
+    await auditAccount(tx, user.id, 'auth.password_changed');
   });
 }
 
@@ -367,16 +364,7 @@ export async function confirmTotp(
       .set({ mfa: 'verified' })
       .where(eq(staffSessions.id, principal.sessionId));
     // Other sessions were signed in without this factor: they end.
-    await tx
-      .delete(staffSessions)
-      .where(and(eq(staffSessions.userId, user.id), ne(staffSessions.id, principal.sessionId)));
-    await appendAudit(tx, {
-      siteId: null,
-      actorKind: 'user',
-      actorId: user.id,
-      action: 'auth.totp_enabled',
-      targetType: 'staff_user',
-      targetId: user.id,
-    });
+    await endOtherSessions(tx, user.id, principal.sessionId);
+    await auditAccount(tx, user.id, 'auth.totp_enabled');
   });
 }
