@@ -1,6 +1,6 @@
 // Lexicon engine benchmark (issue #4). Run: pnpm bench (needs node --expose-gc; the script sets it).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -220,7 +220,8 @@ progress(`obscenity with ${obscenityLoaded.length} of ${obscenityPatterns.length
 // thousandfold, which would flatter us.
 const sample = lines.slice(0, 300);
 const sampleMb = sample.reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0) / 2 ** 20;
-const workerInput = join(mkdtempSync(join(tmpdir(), 'lantern-bench-')), 'obscenity.json');
+const workerDir = mkdtempSync(join(tmpdir(), 'lantern-bench-'));
+const workerInput = join(workerDir, 'obscenity.json');
 writeFileSync(
   workerInput,
   JSON.stringify({ phrases: obscenityLoaded.map(({ phrase }) => phrase), lines: sample }),
@@ -236,6 +237,7 @@ const worker = spawnSync(
   ],
   { encoding: 'utf8', timeout: 600_000 },
 );
+rmSync(workerDir, { recursive: true, force: true });
 if (worker.status !== 0) throw new Error(`obscenity worker failed: ${worker.stderr.slice(0, 500)}`);
 const obscenityResult = JSON.parse(worker.stdout) as {
   buildMs: number;

@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -83,13 +83,18 @@ describe('the shipped classifier model', () => {
   });
 
   it('refuses a file that is not a model, saying which file and what to do', async () => {
-    const file = join(await mkdtemp(join(tmpdir(), 'lantern-model-')), 'model.json');
-    await writeFile(file, JSON.stringify({ format: 'something-else' }));
-    expect(() => loadClassifier(file)).toThrow(LexiconError);
-    expect(() => loadClassifier(file)).toThrow(
-      /model\.json.*pnpm --filter @lantern\/lexicon train/s,
-    );
-    expect(() => loadClassifier(join(file, 'missing.json'))).toThrow(/cannot read/);
+    const dir = await mkdtemp(join(tmpdir(), 'lantern-model-'));
+    try {
+      const file = join(dir, 'model.json');
+      await writeFile(file, JSON.stringify({ format: 'something-else' }));
+      expect(() => loadClassifier(file)).toThrow(LexiconError);
+      expect(() => loadClassifier(file)).toThrow(
+        /model\.json.*pnpm --filter @lantern\/lexicon train/s,
+      );
+      expect(() => loadClassifier(join(file, 'missing.json'))).toThrow(/cannot read/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
