@@ -131,6 +131,28 @@ describe.each(DATABASE_KINDS)('agent ingest on %s', (kind) => {
     await agent.close();
   });
 
+  it('stores text holding NUL or half a surrogate pair, with U+FFFD in their place', async () => {
+    const { agent, capture } = await greetedAgent();
+    const base = capture();
+    const odd = {
+      ...base,
+      windowTitle: 'chat\u0000 \uD83D window',
+      context: `${base.context} \uDE00\u0000`,
+    };
+    const plain = capture();
+    agent.send({ type: 'capture', v: 1, captures: [odd, plain] });
+    expect((await agent.next('ack')).captureIds).toEqual([odd.id, plain.id]);
+    const [stored] = await collector.app.database.db
+      .select({ windowTitle: captures.windowTitle, context: captures.context })
+      .from(captures)
+      .where(eq(captures.id, odd.id));
+    expect(stored).toEqual({
+      windowTitle: 'chat\uFFFD \uFFFD window',
+      context: `${base.context} \uFFFD\uFFFD`,
+    });
+    await agent.close();
+  });
+
   it('answers each bad capture in a batch with its id and stores the rest', async () => {
     const { agent, capture } = await greetedAgent();
     const good = capture();
