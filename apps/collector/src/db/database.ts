@@ -33,7 +33,7 @@ export type Db = NodePgDatabase;
 export interface Database {
   readonly kind: 'pglite' | 'postgres';
   readonly db: Db;
-  /** Run a trivial query; throws when the database cannot answer. */
+  /** Run a trivial query (on PostgreSQL, on a connection outside the pool); throws when the database cannot answer. */
   ping(options?: { signal?: AbortSignal }): Promise<void>;
   /**
    * Apply every committed migration the database has not had. On PostgreSQL several
@@ -160,10 +160,23 @@ export async function openDatabase(
   }
   let closed = false;
   const listener = new PgListener(config.url, options.onIdleError);
+  // Health checks ask whether PostgreSQL answers, not whether the pool is free: on a
+  // connection of their own they do not queue behind a reconnect storm's queries.
+  const healthPool = new pg.Pool({
+    connectionString: config.url,
+    max: 1,
+    connectionTimeoutMillis: 5_000,
+    // A server that stops answering mid-query must not hold the one connection for ever.
+    query_timeout: 5_000,
+  });
+  healthPool.on('error', (error) => options.onIdleError?.(error));
+  healthPool.on('connect', (client) => {
+    client.on('error', (error) => options.onIdleError?.(error));
+  });
   return {
     kind: 'postgres',
     db,
-    ping: (options) => untilAborted(db.execute(sql`select 1`), options?.signal),
+    ping: (options) => untilAborted(healthPool.query('select 1'), options?.signal),
     migrate: async () => {
       // A session lock on one connection, and the migrations run on that same connection;
       // if this process dies the connection closes and the lock goes with it.
@@ -185,7 +198,7 @@ export async function openDatabase(
       if (closed) return;
       closed = true;
       await listener.close();
-      await pool.end();
+      await Promise.all([pool.end(), healthPool.end()]);
     },
   };
 }

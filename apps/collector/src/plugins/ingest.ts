@@ -19,20 +19,17 @@ import {
   PerCaptureCommitter,
   type CaptureCommitter,
 } from '../modules/ingest/group-commit.ts';
+import { PolicyCache } from '../modules/policies/policy-cache.ts';
 import { currentPolicy } from '../modules/policies/policy.service.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
     blobStore: BlobStore;
     groupCommitter: CaptureCommitter;
+    policyCache: PolicyCache;
   }
 }
 
-/**
- * Agent ingest: the WebSocket endpoint, the blob store and group commit. On shutdown,
- * agents are told the collector is going away (they reconnect elsewhere or later), and the
- * commit in flight finishes before the database closes.
- */
 /** Cut off every connected device that has been revoked. */
 async function disconnectRevoked(app: FastifyInstance): Promise<void> {
   const connected = app.agents.deviceIds();
@@ -50,6 +47,11 @@ export interface IngestOptions {
   readonly ingestCommit?: 'group' | 'per-capture';
 }
 
+/**
+ * Agent ingest: the WebSocket endpoint, the blob store and group commit. On shutdown,
+ * agents are told the collector is going away (they reconnect elsewhere or later), and the
+ * commit in flight finishes before the database closes.
+ */
 export const ingestPlugin = fp<IngestOptions>(
   async (app, options) => {
     const blobs = app.config.blobs;
@@ -70,6 +72,8 @@ export const ingestPlugin = fp<IngestOptions>(
         : new GroupCommitter(app.database.db);
     app.decorate('groupCommitter', committer);
     app.decorate('agents', new AgentRegistry());
+    const policyCache = new PolicyCache((siteId) => currentPolicy(app.database.db, siteId));
+    app.decorate('policyCache', policyCache);
     app.decorate(
       'ingestCounters',
       new IngestCounters((code) => app.metrics.framesRejected.inc({ code })),
@@ -95,10 +99,10 @@ export const ingestPlugin = fp<IngestOptions>(
       },
     );
     // A site's new policy, from any instance, goes to its devices connected here; after the
-    // listener reconnects, every connected site's current policy is sent again (harmless
-    // to a device that has it).
+    // listener reconnects, every cached policy is forgotten and every connected site's
+    // current policy is sent again (harmless to a device that has it).
     const pushPolicy = async (siteId: string) => {
-      const policy = await currentPolicy(app.database.db, siteId);
+      const policy = await policyCache.refresh(siteId);
       const sent = app.agents.pushPolicy(policy);
       app.log.info({ siteId, version: policy.version, devices: sent }, 'policy pushed');
     };
@@ -110,6 +114,7 @@ export const ingestPlugin = fp<IngestOptions>(
         );
       },
       () => {
+        policyCache.clear();
         for (const siteId of app.agents.siteIds())
           void pushPolicy(siteId).catch((error: unknown) =>
             app.log.warn({ err: error, siteId }, 'could not push the policy again'),

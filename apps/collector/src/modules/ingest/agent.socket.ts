@@ -32,7 +32,6 @@ import {
 import { screenshots } from '../captures/capture.table.ts';
 import { devices } from '../devices/device.table.ts';
 import { hashSecret } from '../devices/enrolment.service.ts';
-import { currentPolicy } from '../policies/policy.service.ts';
 import { storedScreenshots } from './capture.repository.ts';
 
 /** The device a connection authenticated as. */
@@ -330,7 +329,7 @@ class AgentConnection {
     }
     // Greeted only once the welcome can be sent: if the policy cannot be read (the database
     // is down), the agent gets an error and may say hello again on the same socket.
-    const policy = await currentPolicy(this.app.database.db, this.agent.siteId);
+    const policy = await this.app.policyCache.current(this.agent.siteId);
     clearTimeout(this.helloTimer);
     this.greeted = true;
     this.send({
