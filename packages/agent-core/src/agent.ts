@@ -238,13 +238,13 @@ export class Agent {
           reference = { status: 'omitted', reason: 'failed' };
         }
       }
-      const capture = buildCapture({
+      const capture = await buildCapture({
         finding,
         siteId: this.identity.siteId,
         deviceId: this.identity.deviceId,
         loginName: this.session.loginName ?? 'unknown',
         lexiconVersion: this.lexicon.version,
-        policyVersion: policy.version,
+        policy,
         screenshot: reference,
       });
       if (!capture) return;

@@ -149,6 +149,40 @@ export const CaptureSummarySchema = z.object({
 });
 export type CaptureSummary = z.infer<typeof CaptureSummarySchema>;
 
+// ── Lists: keyset pages, never OFFSET ─────────────────────────────────────────────────
+
+/**
+ * The paging half of a list's query string: up to `limit` rows (`defaultLimit` when not
+ * given, at most `maxLimit`) after `cursor`, the `nextCursor` of the page before. A cursor
+ * is opaque base64url: the sort key of the last row of the page it came from, so page
+ * 10,000 costs what page 1 does and rows added meanwhile never shift a page. A cursor the
+ * list did not make is answered 400 `REQUEST_INVALID`. `maxCursorChars` (default 4096) is
+ * room for the longest sort key of the list: a 253-character hostname, JSON-escaped.
+ */
+export function pageQueryShape(sizes: {
+  defaultLimit: number;
+  maxLimit: number;
+  maxCursorChars?: number;
+}) {
+  return {
+    limit: z.coerce.number().int().min(1).max(sizes.maxLimit).default(sizes.defaultLimit),
+    cursor: z
+      .string()
+      .max(sizes.maxCursorChars ?? 4096)
+      .regex(/^[A-Za-z0-9_-]+$/, 'must be a cursor from an earlier page')
+      .optional(),
+  };
+}
+
+/** A page of a list: its `items`, and `nextCursor` to pass as `cursor` for the next page. */
+export function pageResponseSchema<T extends z.ZodType>(item: T) {
+  return z.object({
+    items: z.array(item),
+    /** Pass as `cursor` for the next page; null on the last page. */
+    nextCursor: z.string().nullable(),
+  });
+}
+
 /** A comma-separated list in a query string (`?status=new,in_review`). */
 const listOf = <T extends z.ZodType<string, string>>(item: T) =>
   z
@@ -169,20 +203,12 @@ export const CaptureListQuerySchema = z.strictObject({
   to: DateTimeSchema.optional(),
   /** `triage`: most severe first, then newest; `newest`: by time only. */
   order: z.enum(['triage', 'newest']).default('triage'),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z
-    .string()
-    .max(200)
-    .regex(/^[A-Za-z0-9_-]+$/, 'must be a cursor from an earlier page')
-    .optional(),
+  // A capture's sort key is fixed-width (severity, time, id): its cursor stays short.
+  ...pageQueryShape({ defaultLimit: 50, maxLimit: 200, maxCursorChars: 200 }),
 });
 export type CaptureListQuery = z.input<typeof CaptureListQuerySchema>;
 
-export const CaptureListResponseSchema = z.object({
-  items: z.array(CaptureSummarySchema),
-  /** Pass as `cursor` for the next page; null on the last page. */
-  nextCursor: z.string().nullable(),
-});
+export const CaptureListResponseSchema = pageResponseSchema(CaptureSummarySchema);
 export type CaptureListResponse = z.infer<typeof CaptureListResponseSchema>;
 
 /** `GET /api/captures/:id`: the content, read under audit. */
@@ -238,6 +264,21 @@ export const DeviceSummarySchema = z.object({
 });
 export type DeviceSummary = z.infer<typeof DeviceSummarySchema>;
 
+/**
+ * `GET /api/sites/:siteId/devices`: a site's devices by hostname (a school can have
+ * thousands). With `attention=true`, only those needing a technician; such a page holds
+ * fewer than `limit` devices only when it is the last.
+ */
+export const DeviceListQuerySchema = z.strictObject({
+  /** Only devices that need a technician's attention (quiet, failing, dropping, backlog). */
+  attention: z.enum(['true', 'false']).optional(),
+  ...pageQueryShape({ defaultLimit: 100, maxLimit: 500 }),
+});
+export type DeviceListQuery = z.input<typeof DeviceListQuerySchema>;
+
+export const DeviceListResponseSchema = pageResponseSchema(DeviceSummarySchema);
+export type DeviceListResponse = z.infer<typeof DeviceListResponseSchema>;
+
 export const EnrolmentTokenCreateSchema = z.strictObject({
   label: z.string().trim().max(200).default(''),
   maxUses: z.int().min(1).max(100_000).default(500),
@@ -258,6 +299,16 @@ export const EnrolmentTokenSummarySchema = z.object({
   useCount: z.int(),
   revokedAt: DateTimeSchema.nullable(),
 });
+export type EnrolmentTokenSummary = z.infer<typeof EnrolmentTokenSummarySchema>;
+
+/** `GET /api/sites/:siteId/enrolment-tokens`: a site's tokens, newest first. */
+export const EnrolmentTokenListQuerySchema = z.strictObject({
+  ...pageQueryShape({ defaultLimit: 50, maxLimit: 200 }),
+});
+export type EnrolmentTokenListQuery = z.input<typeof EnrolmentTokenListQuerySchema>;
+
+export const EnrolmentTokenListResponseSchema = pageResponseSchema(EnrolmentTokenSummarySchema);
+export type EnrolmentTokenListResponse = z.infer<typeof EnrolmentTokenListResponseSchema>;
 
 export const UserCreateSchema = z.strictObject({
   email: EmailSchema,
@@ -279,6 +330,15 @@ export const UserSummarySchema = z.object({
 });
 export type UserSummary = z.infer<typeof UserSummarySchema>;
 
+/** `GET /api/users`: the organisation's staff accounts, by email. */
+export const UserListQuerySchema = z.strictObject({
+  ...pageQueryShape({ defaultLimit: 50, maxLimit: 200 }),
+});
+export type UserListQuery = z.input<typeof UserListQuerySchema>;
+
+export const UserListResponseSchema = pageResponseSchema(UserSummarySchema);
+export type UserListResponse = z.infer<typeof UserListResponseSchema>;
+
 /** `POST /api/sites/:siteId/subjects/import` (a CSV body): what happened, row by row. */
 export const SubjectImportResultSchema = z.object({
   rows: z.int(),
@@ -290,9 +350,12 @@ export const SubjectImportResultSchema = z.object({
 });
 export type SubjectImportResult = z.infer<typeof SubjectImportResultSchema>;
 
-/** `PUT /api/sites/:siteId/policy`: the new policy (the collector numbers and dates it) and why. */
+/**
+ * `PUT /api/sites/:siteId/policy`: the new policy (the collector numbers and dates it,
+ * leaves out approved lessons that have ended, and resolves who is in their groups) and why.
+ */
 export const PolicyChangeSchema = z.strictObject({
-  policy: PolicySchema.omit({ version: true, siteId: true, issuedAt: true }),
+  policy: PolicySchema.omit({ version: true, siteId: true, issuedAt: true, groupMembers: true }),
   /** Why, for the log of policy changes the schools' own policies require. */
   reason: z.string().trim().min(1, 'say why the policy changes').max(2000),
 });

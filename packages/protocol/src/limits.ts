@@ -9,6 +9,13 @@ export const PROTOCOL_VERSION = 1 as const;
 /** The largest WebSocket frame either side accepts, in bytes of UTF-8 JSON. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
+/**
+ * The most login digests a policy's `groupMembers` may hold, counted over all its groups:
+ * 19 bytes each in JSON, about 620 KB, so a policy with approved lessons for a large
+ * school's year groups still fits in one frame with room for the rest of the policy.
+ */
+export const MAX_GROUP_MEMBERS = 32_768;
+
 /** The most captures one `capture` frame may carry. Chosen so a worst-case batch fits in one frame. */
 export const MAX_CAPTURE_BATCH = 32;
 

@@ -8,7 +8,7 @@ import { CATEGORY_IDS, type Category } from './categories.ts';
 import type { EnrolRequest } from './enrol.ts';
 import type { HeartbeatFrame, HelloFrame, ScreenshotFrame } from './frames.ts';
 import { PROTOCOL_VERSION } from './limits.ts';
-import type { Policy } from './policy.ts';
+import type { Exemption, Policy } from './policy.ts';
 
 /** Fixed ids for a test site and device. */
 export const TEST_SITE_ID = '0b3f7d2e-5c1a-4e8b-9f60-2a7d4c8e1b93';
@@ -121,6 +121,23 @@ export function makeEnrolRequest(overrides: Partial<EnrolRequest> = {}): EnrolRe
   };
 }
 
+/**
+ * An approved lesson: self-harm, for tutor group 9R, 09:00–10:00 UTC on the test day (when
+ * `makeCapture` captures are observed). Who is in 9R goes in the policy's `groupMembers`.
+ */
+export function makeExemption(overrides: Partial<Exemption> = {}): Exemption {
+  return {
+    id: '3d0c5e2a-8b1f-4c6d-9e7a-1b2c3d4e5f60',
+    reason: 'Year 9 PSHE lesson on self-harm awareness',
+    groups: ['9R'],
+    categories: ['self_harm'],
+    startsAt: new Date(TEST_EPOCH_MS).toISOString(),
+    endsAt: new Date(TEST_EPOCH_MS + 60 * 60 * 1000).toISOString(),
+    approvedBy: 'Deputy Head',
+    ...overrides,
+  };
+}
+
 export function makePolicy(overrides: Partial<Policy> = {}): Policy {
   const categories = Object.fromEntries(
     CATEGORY_IDS.map((id): [Category, 'on' | 'off' | 'sensitive'] => [
@@ -134,6 +151,7 @@ export function makePolicy(overrides: Partial<Policy> = {}): Policy {
     issuedAt: new Date(TEST_EPOCH_MS).toISOString(),
     lexicon: { version: '2026.11.0', ageBand: 'secondary', overrides: [] },
     exemptions: [],
+    groupMembers: {},
     screenshots: { enabled: true, maxWidthPx: 640, quality: 70, categories },
     banner: {
       schoolName: 'Example Academy',

@@ -20,7 +20,7 @@ import {
   type CaptureCommitter,
 } from '../modules/ingest/group-commit.ts';
 import { PolicyCache } from '../modules/policies/policy-cache.ts';
-import { currentPolicy } from '../modules/policies/policy.service.ts';
+import { currentPolicy, storedPolicyVersion } from '../modules/policies/policy.service.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -72,7 +72,10 @@ export const ingestPlugin = fp<IngestOptions>(
         : new GroupCommitter(app.database.db);
     app.decorate('groupCommitter', committer);
     app.decorate('agents', new AgentRegistry());
-    const policyCache = new PolicyCache((siteId) => currentPolicy(app.database.db, siteId));
+    const policyCache = new PolicyCache(
+      (siteId) => currentPolicy(app.database.db, siteId),
+      (siteId, version) => storedPolicyVersion(app.database.db, siteId, version),
+    );
     app.decorate('policyCache', policyCache);
     app.decorate(
       'ingestCounters',

@@ -7,6 +7,7 @@ export interface CollectorMetrics {
   readonly capturesStored: Counter;
   readonly ackLatency: Histogram;
   readonly framesRejected: Counter<'code'>;
+  readonly approvedLessonFlagsCleared: Counter;
 }
 
 declare module 'fastify' {
@@ -38,6 +39,11 @@ export const metricsPlugin = fp(
         name: 'lantern_frames_rejected_total',
         help: 'Agent frames (or captures within them) refused, by error code.',
         labelNames: ['code'],
+        registers: [registry],
+      }),
+      approvedLessonFlagsCleared: new Counter({
+        name: 'lantern_approved_lesson_flags_cleared_total',
+        help: 'Captures that claimed an approved lesson their policy does not cover (stored unflagged, so they alert).',
         registers: [registry],
       }),
     };

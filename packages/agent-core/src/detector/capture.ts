@@ -6,6 +6,8 @@ import {
   CaptureSchema,
   MAX_MATCHES_PER_CAPTURE,
   WINDOW_TITLE_MAX_CHARS,
+  findApprovedLesson,
+  loginDigest,
   type Capture,
   type CaptureScreenshot,
   type Category,
@@ -38,18 +40,23 @@ export function screenshotDecision(
 
 /**
  * The capture for a finding: the sentence cut to CONTEXT_MAX_CHARS around the matches
- * (spans moved with it), the matches that fit, the severity and categories they give.
+ * (spans moved with it), the matches that fit, the severity and categories they give, and
+ * the policy's verdict on it: in an approved lesson (`flags.inApprovedLesson`, with the
+ * exemption's id) when one of the policy's exemptions covers the logged-in user, the time
+ * the finding was seen and every category of the capture (findApprovedLesson). Such a
+ * capture is still made, sent and stored; the collector checks the claim and does not alert.
  * @returns undefined when nothing that flags fits (cannot happen for the detector's findings).
  */
-export function buildCapture(input: {
+export async function buildCapture(input: {
   finding: Finding;
   siteId: string;
   deviceId: string;
   loginName: string;
   lexiconVersion: string;
-  policyVersion: string;
+  /** The policy in force: its version is recorded, its approved lessons applied. */
+  policy: Pick<Policy, 'version' | 'exemptions' | 'groupMembers'>;
   screenshot: CaptureScreenshot;
-}): Capture | undefined {
+}): Promise<Capture | undefined> {
   const { finding } = input;
   const ordered = [...finding.matches].sort((a, b) => b.severity - a.severity || a.start - b.start);
   // Centre the window on the most serious match.
@@ -71,18 +78,30 @@ export function buildCapture(input: {
   const summary = summarise(inside);
   if (!summary.flagged) return undefined;
   const categories = [...new Set(inside.map((match) => match.category))];
+  const loginName = input.loginName.slice(0, 256) || 'unknown';
+  const observedAt = finding.observedAt.toISOString();
+  // The capture's own login and categories (matches cut off by the context window are not
+  // in it): what the collector checks the flag against.
+  const lesson =
+    input.policy.exemptions.length === 0
+      ? undefined
+      : findApprovedLesson(input.policy, {
+          loginDigest: await loginDigest(input.siteId, loginName),
+          categories,
+          observedAt,
+        });
   const capture: Capture = {
     id: uuidv7({ msecs: finding.observedAt.getTime() }),
     siteId: input.siteId,
     deviceId: input.deviceId,
-    observedAt: finding.observedAt.toISOString(),
+    observedAt,
     source: finding.source,
     app: {
       name: (finding.window?.appName ?? '').slice(0, 256),
       id: finding.window?.appId?.slice(0, 256) ?? null,
     },
     windowTitle: (finding.window?.title ?? '').slice(0, WINDOW_TITLE_MAX_CHARS),
-    loginName: input.loginName.slice(0, 256) || 'unknown',
+    loginName,
     context,
     matches: inside.map((match) => ({
       termId: match.termId,
@@ -95,7 +114,11 @@ export function buildCapture(input: {
     categories,
     lexiconVersion: input.lexiconVersion,
     screenshot: input.screenshot,
-    flags: { inApprovedLesson: false, exemptionId: null, policyVersion: input.policyVersion },
+    flags: {
+      inApprovedLesson: lesson !== undefined,
+      exemptionId: lesson?.id ?? null,
+      policyVersion: input.policy.version,
+    },
   };
   // Built here, checked here: a capture the collector would refuse is a bug to see at once.
   return CaptureSchema.parse(capture);

@@ -42,6 +42,7 @@ export function builtInPolicy(siteId: string, lexiconVersion: string): Policy {
     issuedAt: new Date(0).toISOString(),
     lexicon: { version: lexiconVersion, ageBand: 'secondary', overrides: [] },
     exemptions: [],
+    groupMembers: {},
     screenshots: { enabled: true, maxWidthPx: 1280, quality: 70, categories },
     banner: {
       schoolName: 'Your school',

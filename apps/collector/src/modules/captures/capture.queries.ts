@@ -11,7 +11,7 @@ import {
 } from '@lantern/protocol';
 
 import type { Db } from '../../db/database.ts';
-import { WireError } from '../../errors.ts';
+import { CursorTimeSchema, decodeCursor, exactTime, toPage } from '../../db/keyset.ts';
 import { CAPTURE_SUBJECTS } from '../auth/permissions.ts';
 import { devices } from '../devices/device.table.ts';
 import { subjects } from '../subjects/subject.table.ts';
@@ -41,25 +41,9 @@ export interface CaptureFilter {
   readonly cursor?: string;
 }
 
-// A cursor is the sort key of the last row of a page: opaque to clients (base64url JSON).
-const TriageCursorSchema = z.tuple([z.int().min(0).max(5), z.string().max(40), z.uuid()]);
-const NewestCursorSchema = z.tuple([z.string().max(40), z.uuid()]);
-
-function decodeCursor(cursor: string): unknown {
-  try {
-    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-const encodeCursor = (key: readonly unknown[]) =>
-  Buffer.from(JSON.stringify(key)).toString('base64url');
-const badCursor = () =>
-  new WireError(
-    'REQUEST_INVALID',
-    400,
-    'The cursor is not one this list made: start again from the first page.',
-  );
+// A cursor is the sort key of the last row of a page (db/keyset.ts).
+const TriageCursorSchema = z.tuple([z.int().min(0).max(5), CursorTimeSchema, z.uuid()]);
+const NewestCursorSchema = z.tuple([CursorTimeSchema, z.uuid()]);
 
 const summaryColumns = {
   id: captures.id,
@@ -71,7 +55,7 @@ const summaryColumns = {
   observedAt: captures.observedAt,
   receivedAt: captures.receivedAt,
   // The exact stored time (microseconds), so a page boundary never skips or repeats a row.
-  observedKey: sql<string>`to_char(${captures.observedAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+  observedKey: exactTime(captures.observedAt),
   source: captures.source,
   appName: captures.appName,
   severity: captures.severity,
@@ -188,18 +172,13 @@ export async function listCaptures(
     filter.to ? lte(captures.observedAt, new Date(filter.to)) : undefined,
   ];
   if (filter.cursor) {
-    const key = decodeCursor(filter.cursor);
     if (filter.order === 'triage') {
-      const parsed = TriageCursorSchema.safeParse(key);
-      if (!parsed.success) throw badCursor();
-      const [severity, observed, id] = parsed.data;
+      const [severity, observed, id] = decodeCursor(filter.cursor, TriageCursorSchema);
       where.push(
         sql`(${captures.severity}, ${captures.observedAt}, ${captures.id}) < (${severity}, ${observed}::timestamptz, ${id}::uuid)`,
       );
     } else {
-      const parsed = NewestCursorSchema.safeParse(key);
-      if (!parsed.success) throw badCursor();
-      const [observed, id] = parsed.data;
+      const [observed, id] = decodeCursor(filter.cursor, NewestCursorSchema);
       where.push(
         sql`(${captures.observedAt}, ${captures.id}) < (${observed}::timestamptz, ${id}::uuid)`,
       );
@@ -217,17 +196,12 @@ export async function listCaptures(
     .where(and(...where))
     .orderBy(...order)
     .limit(filter.limit + 1);
-  const page = rows.slice(0, filter.limit);
-  const last = page.at(-1);
-  const nextCursor =
-    rows.length > filter.limit && last
-      ? encodeCursor(
-          filter.order === 'triage'
-            ? [last.severity, last.observedKey, last.id]
-            : [last.observedKey, last.id],
-        )
-      : null;
-  return { items: page.map(toSummary), nextCursor };
+  const page = toPage(rows, filter.limit, (last) =>
+    filter.order === 'triage'
+      ? [last.severity, last.observedKey, last.id]
+      : [last.observedKey, last.id],
+  );
+  return { items: page.rows.map(toSummary), nextCursor: page.nextCursor };
 }
 
 /** One capture with its content, or undefined. Callers check the site and audit the read. */

@@ -5,19 +5,31 @@ export const QUIET_AFTER_MS = 10 * 60 * 1000;
 /** A capture waiting on the device longer than this is a `backlog`. */
 const BACKLOG_AFTER_MS = 24 * 60 * 60 * 1000;
 
+// Making a formatter costs ~40 times what using one does, and a device list asks once a
+// device: keep one a time zone (a collector serves a handful).
+const clocks = new Map<string, Intl.DateTimeFormat>();
+function schoolClock(timeZone: string): Intl.DateTimeFormat {
+  let clock = clocks.get(timeZone);
+  if (!clock) {
+    clock = new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    clocks.set(timeZone, clock);
+  }
+  return clock;
+}
+
 /**
  * School hours, when a device that stops reporting is worth a technician's look: Monday to
  * Friday, 08:00–16:30 in the school's time zone. (Per-site hours come with the monitoring
  * schedule.)
  */
 export function inSchoolHours(at: Date, timeZone: string): boolean {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    weekday: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(at);
+  const parts = schoolClock(timeZone).formatToParts(at);
   const part = (type: string) => parts.find((item) => item.type === type)?.value ?? '';
   if (['Sat', 'Sun'].includes(part('weekday'))) return false;
   const minutes = Number(part('hour')) * 60 + Number(part('minute'));

@@ -1,29 +1,27 @@
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 
 import {
-  AgentHealthSchema,
   CLOSE_CODES,
-  DeviceSummarySchema,
+  DeviceListQuerySchema,
+  DeviceListResponseSchema,
   EnrolmentTokenCreatedSchema,
   EnrolmentTokenCreateSchema,
-  EnrolmentTokenSummarySchema,
+  EnrolmentTokenListQuerySchema,
+  EnrolmentTokenListResponseSchema,
   UuidSchema,
-  type DeviceSummary,
 } from '@lantern/protocol';
 
 import { WireError, API_ERROR_RESPONSES } from '../../errors.ts';
 import { appendAudit } from '../audit/audit.repository.ts';
 import { notifyDeviceRevoked } from '../events/events.ts';
-import { sites } from '../organisations/organisation.table.ts';
-import { deviceAttention } from './device-attention.ts';
+import { listDevices, listEnrolmentTokens } from './device.repository.ts';
 import { devices, enrolmentTokens } from './device.table.ts';
 import { createEnrolmentToken } from './enrolment.service.ts';
 
 const errors = API_ERROR_RESPONSES;
 const DAY_MS = 24 * 60 * 60 * 1000;
-const iso = (date: Date | null) => date?.toISOString() ?? null;
 
 /** Devices, their revocation, and enrolment tokens: the technician's side of Lantern. */
 export const deviceRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -34,47 +32,11 @@ export const deviceRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['devices'],
         params: z.object({ siteId: UuidSchema }),
-        querystring: z.strictObject({
-          /** Only devices that need a technician's attention (quiet, failing, dropping). */
-          attention: z.enum(['true', 'false']).optional(),
-        }),
-        response: { 200: z.object({ items: z.array(DeviceSummarySchema) }), ...errors },
+        querystring: DeviceListQuerySchema,
+        response: { 200: DeviceListResponseSchema, ...errors },
       },
     },
-    async (request) => {
-      const [site] = await app.database.db
-        .select({ timezone: sites.timezone })
-        .from(sites)
-        .where(eq(sites.id, request.params.siteId));
-      const rows = await app.database.db
-        .select()
-        .from(devices)
-        .where(eq(devices.siteId, request.params.siteId))
-        .orderBy(devices.hostname, devices.id);
-      const now = new Date();
-      const items = rows.map((row): DeviceSummary => ({
-        id: row.id,
-        siteId: row.siteId,
-        hostname: row.hostname,
-        platform: row.platform,
-        osRelease: row.osRelease,
-        agentVersion: row.agentVersion,
-        enrolledAt: row.enrolledAt.toISOString(),
-        lastSeenAt: iso(row.lastSeenAt),
-        lastLoginName: row.lastLoginName,
-        lastSession: row.lastSession,
-        policyVersion: row.policyVersion,
-        revokedAt: iso(row.revokedAt),
-        health: AgentHealthSchema.safeParse(row.health).data ?? null,
-        attention: deviceAttention(row, site ?? { timezone: 'Europe/London' }, now),
-      }));
-      return {
-        items:
-          request.query.attention === 'true'
-            ? items.filter((item) => item.attention.length > 0)
-            : items,
-      };
-    },
+    async (request) => listDevices(app.database.db, request.params.siteId, request.query),
   );
 
   app.post(
@@ -126,27 +88,11 @@ export const deviceRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['devices'],
         params: z.object({ siteId: UuidSchema }),
-        response: { 200: z.object({ items: z.array(EnrolmentTokenSummarySchema) }), ...errors },
+        querystring: EnrolmentTokenListQuerySchema,
+        response: { 200: EnrolmentTokenListResponseSchema, ...errors },
       },
     },
-    async (request) => {
-      const rows = await app.database.db
-        .select()
-        .from(enrolmentTokens)
-        .where(eq(enrolmentTokens.siteId, request.params.siteId))
-        .orderBy(desc(enrolmentTokens.createdAt));
-      return {
-        items: rows.map((row) => ({
-          id: row.id,
-          label: row.label,
-          createdAt: row.createdAt.toISOString(),
-          expiresAt: row.expiresAt.toISOString(),
-          maxUses: row.maxUses,
-          useCount: row.useCount,
-          revokedAt: iso(row.revokedAt),
-        })),
-      };
-    },
+    async (request) => listEnrolmentTokens(app.database.db, request.params.siteId, request.query),
   );
 
   app.post(

@@ -32,6 +32,7 @@ import {
 import { screenshots } from '../captures/capture.table.ts';
 import { devices } from '../devices/device.table.ts';
 import { hashSecret } from '../devices/enrolment.service.ts';
+import { checkApprovedLessons } from './approved-lesson.ts';
 import { storedScreenshots } from './capture.repository.ts';
 
 /** The device a connection authenticated as. */
@@ -378,7 +379,22 @@ class AgentConnection {
       return false;
     });
     if (ready.length === 0) return;
-    await this.app.groupCommitter.submit(ready);
+    const checked = await checkApprovedLessons(ready, (siteId, version) =>
+      this.app.policyCache.version(siteId, version),
+    );
+    for (const capture of checked.cleared) {
+      this.log.warn(
+        {
+          deviceId: this.agent.deviceId,
+          captureId: capture.id,
+          exemptionId: capture.flags.exemptionId,
+          policyVersion: capture.flags.policyVersion,
+        },
+        'approved-lesson flag cleared: the policy the capture names does not cover it',
+      );
+      this.app.metrics.approvedLessonFlagsCleared.inc();
+    }
+    await this.app.groupCommitter.submit(checked.captures);
     // Only now, after commit, may the agent delete them from its spool.
     this.send({ type: 'ack', v: PROTOCOL_VERSION, captureIds: ready.map((capture) => capture.id) });
     this.app.metrics.capturesStored.inc(ready.length);

@@ -1,19 +1,11 @@
 import { inArray, sql, type SQL } from 'drizzle-orm';
 
-import type { Capture } from '@lantern/protocol';
+import { normaliseLoginName, type Capture } from '@lantern/protocol';
 
 import type { Db } from '../../db/database.ts';
 import { screenshots } from '../captures/capture.table.ts';
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-
-/** `SCHOOL\\jsmith`, `jsmith@school.org` and `JSmith` are all the login `jsmith`. */
-export function normaliseLoginName(loginName: string): string {
-  const withoutDomain = loginName.includes('\\')
-    ? (loginName.split('\\').pop() ?? loginName)
-    : loginName;
-  return (withoutDomain.split('@')[0] ?? withoutDomain).trim().toLowerCase();
-}
 
 /** The screenshots among these hashes that are stored. */
 export async function storedScreenshots(

@@ -43,4 +43,21 @@ describe('PolicyCache', () => {
     await expect(cache.current('site-a')).rejects.toThrow('does not answer');
     expect((await cache.current('site-a')).version).toBe('v2');
   });
+
+  it('answers a past version from the current policy when it is that one, else reads it once', async () => {
+    const reader = countingReader();
+    const versionReads: string[] = [];
+    const cache = new PolicyCache(reader.read, async (siteId, version) => {
+      versionReads.push(version);
+      await Promise.resolve();
+      return version === 'v0' ? ({ siteId, version } as unknown as Policy) : undefined;
+    });
+    expect((await cache.version('site-a', 'v1'))?.version).toBe('v1');
+    expect(versionReads).toEqual([]);
+    expect((await cache.version('site-a', 'v0'))?.version).toBe('v0');
+    expect((await cache.version('site-a', 'v0'))?.version).toBe('v0');
+    expect(await cache.version('site-a', 'local-1')).toBeUndefined();
+    expect(versionReads).toEqual(['v0', 'local-1']);
+    expect(reader.reads()).toBe(1);
+  });
 });

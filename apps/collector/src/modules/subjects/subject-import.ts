@@ -2,12 +2,12 @@ import { parse } from 'csv-parse/sync';
 import { and, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 
-import { describeIssues, type SubjectImportResult } from '@lantern/protocol';
+import { describeIssues, normaliseLoginName, type SubjectImportResult } from '@lantern/protocol';
 
 import type { Db } from '../../db/database.ts';
 import { WireError } from '../../errors.ts';
 import { appendAudit } from '../audit/audit.repository.ts';
-import { normaliseLoginName } from '../ingest/capture.repository.ts';
+import { reissuePolicyForGroupChanges } from '../policies/policy.service.ts';
 import { subjectLogins, subjects } from './subject.table.ts';
 
 /**
@@ -114,8 +114,10 @@ export const MAX_IMPORT_ROWS = 20_000;
 /**
  * Import a CSV export of the school's MIS into a site's subjects: each row creates or
  * updates one person (by the MIS id) and the device logins they use. A bad row is reported
- * with its line and what to fix; the other rows still import. All in one transaction.
- * @throws WireError REQUEST_INVALID when the file as a whole cannot be read.
+ * with its line and what to fix; the other rows still import. All in one transaction, with
+ * the new policy version it causes when it changes who is in an approved lesson's groups.
+ * @throws WireError REQUEST_INVALID when the file as a whole cannot be read, or when the
+ * policy it causes would be too large for devices.
  */
 export async function importSubjects(
   db: Db,
@@ -262,6 +264,8 @@ export async function importSubjects(
       targetId: siteId,
       details: { rows: body.length, created, updated, unchanged, rejected: errors.length },
     });
+    // Who is in a group may have changed: an approved lesson for it must cover whom it now holds.
+    await reissuePolicyForGroupChanges(tx, siteId, actorId);
   });
   return { rows: body.length, created, updated, unchanged, errors };
 }

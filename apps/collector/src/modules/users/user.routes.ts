@@ -4,8 +4,9 @@ import { z } from 'zod';
 import {
   ErrorBodySchema,
   UserCreateSchema,
+  UserListQuerySchema,
+  UserListResponseSchema,
   UserRolesUpdateSchema,
-  UserSummarySchema,
   UuidSchema,
 } from '@lantern/protocol';
 
@@ -22,12 +23,12 @@ export const userRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: { kind: 'organisation', permission: 'users.manage' } },
       schema: {
         tags: ['users'],
-        response: { 200: z.object({ items: z.array(UserSummarySchema) }), ...errors },
+        querystring: UserListQuerySchema,
+        response: { 200: UserListResponseSchema, ...errors },
       },
     },
-    async (request) => ({
-      items: await listUsers(app.database.db, requireStaff(request.staff).organisationId),
-    }),
+    async (request) =>
+      listUsers(app.database.db, requireStaff(request.staff).organisationId, request.query),
   );
 
   app.post(

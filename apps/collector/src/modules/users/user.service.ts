@@ -1,8 +1,10 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray } from 'drizzle-orm';
+import { z } from 'zod';
 
-import type { RoleGrant, UserSummary } from '@lantern/protocol';
+import type { RoleGrant, UserListResponse } from '@lantern/protocol';
 
 import type { Db } from '../../db/database.ts';
+import { cursorTextSchema, decodeCursor, toPage } from '../../db/keyset.ts';
 import { WireError } from '../../errors.ts';
 import { appendAudit } from '../audit/audit.repository.ts';
 import { hashPassword } from '../auth/password.ts';
@@ -134,15 +136,38 @@ export async function setRoles(
   });
 }
 
-/** Every account of an organisation, with its roles. */
-export async function listUsers(db: Db, organisationId: string): Promise<UserSummary[]> {
-  const users = await db
-    .select()
+// A cursor holds the last row's sort key (db/keyset.ts), the email (unique across Lantern),
+// after the list's name: a cursor of another list is refused.
+const UserCursorSchema = z.tuple([z.literal('user'), cursorTextSchema(1000)]);
+
+/**
+ * A page of an organisation's accounts by email, with their roles, by keyset on the email
+ * (unique), which `staff_users_organisation_email_idx` serves.
+ */
+export async function listUsers(
+  db: Db,
+  organisationId: string,
+  query: { limit: number; cursor?: string | undefined },
+): Promise<UserListResponse> {
+  const after = query.cursor ? decodeCursor(query.cursor, UserCursorSchema) : undefined;
+  const rows = await db
+    .select({
+      id: staffUsers.id,
+      email: staffUsers.email,
+      displayName: staffUsers.displayName,
+      totpSecret: staffUsers.totpSecret,
+      lockedUntil: staffUsers.lockedUntil,
+      disabledAt: staffUsers.disabledAt,
+    })
     .from(staffUsers)
-    .where(eq(staffUsers.organisationId, organisationId))
-    .orderBy(staffUsers.email);
+    .where(
+      and(eq(staffUsers.organisationId, organisationId), after && gt(staffUsers.email, after[1])),
+    )
+    .orderBy(asc(staffUsers.email))
+    .limit(query.limit + 1);
+  const page = toPage(rows, query.limit, (row) => ['user', row.email]);
   const roles =
-    users.length === 0
+    page.rows.length === 0
       ? []
       : await db
           .select()
@@ -150,18 +175,21 @@ export async function listUsers(db: Db, organisationId: string): Promise<UserSum
           .where(
             inArray(
               staffRoles.userId,
-              users.map(({ id }) => id),
+              page.rows.map(({ id }) => id),
             ),
           );
-  return users.map((user) => ({
-    id: user.id,
-    email: user.email,
-    displayName: user.displayName,
-    roles: roles
-      .filter((role) => role.userId === user.id)
-      .map(({ role, siteId }) => ({ role, siteId })),
-    mfaEnabled: user.totpSecret !== null,
-    lockedUntil: user.lockedUntil?.toISOString() ?? null,
-    disabledAt: user.disabledAt?.toISOString() ?? null,
-  }));
+  return {
+    items: page.rows.map((user) => ({
+      id: user.id,
+      email: user.email,
+      displayName: user.displayName,
+      roles: roles
+        .filter((role) => role.userId === user.id)
+        .map(({ role, siteId }) => ({ role, siteId })),
+      mfaEnabled: user.totpSecret !== null,
+      lockedUntil: user.lockedUntil?.toISOString() ?? null,
+      disabledAt: user.disabledAt?.toISOString() ?? null,
+    })),
+    nextCursor: page.nextCursor,
+  };
 }

@@ -52,7 +52,11 @@ export const staffUsers = pgTable(
     disabledAt: timestamp('disabled_at', { withTimezone: true }),
     createdAt: createdAtColumn(),
   },
-  (table) => [uniqueIndex('staff_users_email_idx').on(table.email)],
+  (table) => [
+    uniqueIndex('staff_users_email_idx').on(table.email),
+    // An organisation's accounts by email: the user list's keyset.
+    index('staff_users_organisation_email_idx').on(table.organisationId, table.email),
+  ],
 );
 
 /** A role a user holds at a site; `org_admin` is held with no site. */
