@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { makeCapture } from '@lantern/protocol/testing';
 
@@ -40,6 +42,49 @@ class MemoryQueue implements OutboundQueue {
       ? Promise.resolve()
       : new Promise((resolve) => this.waiters.push(resolve));
   }
+}
+
+/**
+ * A TCP relay to the collector that can go silent: `stall()` stops passing bytes either way
+ * while every connection stays open, as a vanished host or a dropping network does.
+ */
+async function stallingRelay(target: string): Promise<{
+  url: string;
+  connections: () => number;
+  stall(): void;
+  close(): Promise<void>;
+}> {
+  const { hostname, port } = new URL(target);
+  let stalled = false;
+  let count = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((inbound) => {
+    count += 1;
+    const outbound = connect(Number(port), hostname);
+    for (const socket of [inbound, outbound]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+    }
+    inbound.on('data', (chunk) => stalled || outbound.write(chunk));
+    outbound.on('data', (chunk) => stalled || inbound.write(chunk));
+    inbound.on('close', () => outbound.destroy());
+    outbound.on('close', () => inbound.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('the relay has no port');
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    connections: () => count,
+    stall: () => {
+      stalled = true;
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 const HEALTH = {
@@ -165,6 +210,43 @@ describe('the link to the collector (a real collector on PGlite)', () => {
     await link.stop();
     expect(states).toContain('offline');
     expect(await stored(ids)).toHaveLength(40);
+  });
+
+  it('gives up a connection that has gone silent and sends what was unacked on a new one', async () => {
+    const relay = await stallingRelay(collector.url);
+    const queue = new MemoryQueue();
+    const link = new CollectorLink({
+      collectorUrl: relay.url,
+      deviceId: identity.deviceId,
+      credential: identity.credential,
+      agentVersion: '0.1.0',
+      queue,
+      policyVersion: () => null,
+      heartbeat: () => HEALTH,
+      backoff: { initialMs: 50, maxMs: 200 },
+      livenessIntervalMs: 200,
+    });
+    const problems: string[] = [];
+    link.on('problem', ({ code }) => problems.push(code));
+    link.start();
+    await new Promise<void>((resolve) =>
+      link.on('state', (state) => state === 'online' && resolve()),
+    );
+    relay.stall();
+    const capture = makeCapture({ siteId: identity.siteId, deviceId: identity.deviceId });
+    queue.add({ capture });
+    link.notify();
+    // Silent, not closed: only the link's own check can notice, and it connects again.
+    await vi.waitFor(() => expect(relay.connections()).toBe(2), { timeout: 5_000 });
+    expect(problems).toContain('COLLECTOR_SILENT');
+    await link.stop();
+    await relay.close();
+    // The relay's second connection is stalled too: send the capture straight, as a new link would.
+    const direct = linkFor(queue);
+    direct.start();
+    await queue.drained();
+    await direct.stop();
+    expect(await stored([capture.id])).toHaveLength(1);
   });
 
   it('stops for good when the device is revoked', async () => {

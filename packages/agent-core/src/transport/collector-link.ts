@@ -53,6 +53,13 @@ export interface CollectorLinkOptions {
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   /** Batches sent and not yet acknowledged, at most. */
   readonly window?: number;
+  /**
+   * How often to ping the collector (default 15 s). A connection that answers nothing, not
+   * even a ping, for two of these is given up and made again: a collector host that vanished
+   * or a network that drops packets silently would otherwise hold captures unsent until the
+   * kernel gives up on the connection (about 15 minutes).
+   */
+  readonly livenessIntervalMs?: number;
   readonly random?: () => number;
 }
 
@@ -94,6 +101,7 @@ export class CollectorLink extends EventEmitter<CollectorLinkEvents> {
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  private livenessTimer: NodeJS.Timeout | undefined;
   private pauseTimer: NodeJS.Timeout | undefined;
   private stopped = true;
   private greeted = false;
@@ -128,11 +136,15 @@ export class CollectorLink extends EventEmitter<CollectorLinkEvents> {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.pauseTimer);
     this.stopHeartbeat();
+    this.stopLiveness();
     const socket = this.socket;
     if (socket && socket.readyState !== WebSocket.CLOSED) {
       const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
       socket.close(CLOSE_CODES.normal, 'agent stopping');
+      // A collector that does not answer the close within 2 s is not waited for (ws would wait 30 s).
+      const giveUp = setTimeout(() => socket.terminate(), 2_000);
       await closed;
+      clearTimeout(giveUp);
     }
     this.setState('stopped');
   }
@@ -162,6 +174,7 @@ export class CollectorLink extends EventEmitter<CollectorLinkEvents> {
     this.batches = [];
     this.screenshotsSent = new Set();
     socket.on('open', () => {
+      this.startLiveness(socket);
       this.send({
         type: 'hello',
         v: PROTOCOL_VERSION,
@@ -203,6 +216,7 @@ export class CollectorLink extends EventEmitter<CollectorLinkEvents> {
     if (this.socket !== socket) return;
     this.socket = undefined;
     this.stopHeartbeat();
+    this.stopLiveness();
     if (code === CLOSE_CODES.deviceRevoked) {
       this.fatal('DEVICE_REVOKED', 'A technician revoked this device: it must be enrolled again.');
       return;
@@ -232,6 +246,7 @@ export class CollectorLink extends EventEmitter<CollectorLinkEvents> {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     this.stopHeartbeat();
+    this.stopLiveness();
     this.setState('stopped');
     this.emit('fatal', { code, message });
   }
@@ -387,5 +402,35 @@ export class CollectorLink extends EventEmitter<CollectorLinkEvents> {
   private stopHeartbeat(): void {
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
+  }
+
+  /** Ping the collector; end a connection that has answered nothing since the last ping. */
+  private startLiveness(socket: WebSocket): void {
+    this.stopLiveness();
+    const intervalMs = this.options.livenessIntervalMs ?? 15_000;
+    let answered = true;
+    const heard = () => {
+      answered = true;
+    };
+    socket.on('pong', heard);
+    socket.on('message', heard);
+    this.livenessTimer = setInterval(() => {
+      if (!answered) {
+        this.emit('problem', {
+          code: 'COLLECTOR_SILENT',
+          message: `The collector has not answered for ${Math.round((2 * intervalMs) / 1000)} s: connecting again.`,
+        });
+        socket.terminate();
+        return;
+      }
+      answered = false;
+      socket.ping();
+    }, intervalMs);
+    this.livenessTimer.unref();
+  }
+
+  private stopLiveness(): void {
+    clearInterval(this.livenessTimer);
+    this.livenessTimer = undefined;
   }
 }

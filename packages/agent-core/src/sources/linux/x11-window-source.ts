@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readlink } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 
@@ -8,6 +8,7 @@ import { deliver } from '../deliver.ts';
 import type { SourceFailure } from '../errors.ts';
 import type { ActiveWindow, WindowSource } from '../source.ts';
 import { xToolEnv } from './run-command.ts';
+import { spawnTied } from './spawn-tied.ts';
 import {
   decodeLegacyText,
   decodeUtf8,
@@ -25,6 +26,8 @@ export interface X11WindowSourceOptions {
   readonly startTimeoutMs?: number;
 }
 
+const XPROP_MISSING =
+  'xprop is missing (Debian package x11-utils), so the active window cannot be watched: install x11-utils.';
 /** The properties read from the active window, each in hex bytes (or a number for the pid). */
 const WINDOW_PROPERTIES = ['_NET_WM_NAME', 'WM_NAME', 'WM_CLASS', '_NET_WM_PID'] as const;
 const WINDOW_PROPERTY_FORMATS = [
@@ -97,7 +100,7 @@ export class X11WindowSource implements WindowSource {
     this.#lastEmitted = null;
     this.#onEvent = onEvent;
 
-    const root = spawn('xprop', ['-display', display, '-spy', '-root', '_NET_ACTIVE_WINDOW'], {
+    const root = spawnTied('xprop', ['-display', display, '-spy', '-root', '_NET_ACTIVE_WINDOW'], {
       env: xToolEnv(display),
       stdio: ['ignore', 'pipe', 'ignore'],
     });
@@ -117,7 +120,7 @@ export class X11WindowSource implements WindowSource {
         if (this.#root !== root) return;
         this.#fail(
           error.code === 'ENOENT'
-            ? 'xprop is missing (Debian package x11-utils), so the active window cannot be watched: install x11-utils.'
+            ? XPROP_MISSING
             : `The active-window watcher (xprop) could not start (${error.code ?? 'error'}).`,
         );
       });
@@ -163,7 +166,7 @@ export class X11WindowSource implements WindowSource {
     // The window manager clears the active window between two focus changes: wait for the next.
     if (id === null) return;
 
-    const child = spawn(
+    const child = spawnTied(
       'xprop',
       ['-display', display, '-spy', '-id', id, ...WINDOW_PROPERTY_FORMATS, ...WINDOW_PROPERTIES],
       { env: xToolEnv(display), stdio: ['ignore', 'pipe', 'ignore'] },
