@@ -1,21 +1,17 @@
 /**
- * `lantern-agent`: the headless agent on Linux/X11 (development, tests, kiosks). The Electron
- * shell runs the same core with Electron's own screenshot and clipboard.
+ * `lantern-agent`: the headless agent on Linux/X11 (development, tests, kiosks), and on
+ * Windows and macOS without screenshots (there the Electron shell takes them, through
+ * desktopCapturer, and runs the same core).
  */
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 
 import { LanternError } from '@lantern/protocol';
 
-import { Agent } from './agent.ts';
+import { Agent, type AgentOptions } from './agent.ts';
 import { encodeScreenshot, X11ScreenGrabber } from './screenshot/index.ts';
-import {
-  checkXExtension,
-  LinuxSessionSource,
-  X11ClipboardSource,
-  X11TypingSource,
-  X11WindowSource,
-} from './sources/linux/index.ts';
+import { checkXExtension } from './sources/linux/index.ts';
+import { createPlatformSources } from './sources/platform.ts';
 
 const require = createRequire(import.meta.url);
 export const AGENT_VERSION: string = (require('../package.json') as { version: string }).version;
@@ -31,15 +27,49 @@ Usage: lantern-agent --data-dir DIR [--collector URL --enrol-token TOKEN] [--lay
   --layout uk|us       the keyboard layout (default: the X server's, else us)
   --help, --version
 
-Needs an X11 display (DISPLAY); typing is watched only where the X server has the RECORD
-extension.
+On Linux, needs an X11 display (DISPLAY); typing is watched only where the X server has
+the RECORD extension. On Windows and macOS it runs without screenshots.
 `;
+
+/**
+ * The X11 checks before the agent starts: a display, and RECORD (without which the keyboard
+ * hook would abort the process; the agent runs without typing then).
+ * @returns the display, or undefined when the agent cannot run (the reason is written to `err`).
+ */
+async function checkX11(
+  env: NodeJS.ProcessEnv,
+  err: NodeJS.WritableStream,
+): Promise<string | undefined> {
+  if (!env.DISPLAY) {
+    err.write(
+      'DISPLAY_UNAVAILABLE: no X11 display (DISPLAY is not set). Run the agent in the pupil’s X session.\n',
+    );
+    return undefined;
+  }
+  const record = await checkXExtension(env.DISPLAY, 'RECORD');
+  if (!record.ok) {
+    err.write(
+      record.reason === 'no_display'
+        ? `DISPLAY_UNAVAILABLE: cannot reach the X server at ${env.DISPLAY}. Run the agent in the pupil’s X session.\n`
+        : 'DISPLAY_UNAVAILABLE: xdpyinfo is missing (Debian package x11-utils): the agent needs it to check the display.\n',
+    );
+    return undefined;
+  }
+  if (!record.present) {
+    err.write(
+      `TYPING_SOURCE_NO_RECORD: the X server at ${env.DISPLAY} has no RECORD extension, so typed text cannot be watched (window titles, the clipboard and screenshots still are). Enable RECORD in the X server's configuration.\n`,
+    );
+  }
+  const grabber = new X11ScreenGrabber({ display: env.DISPLAY });
+  return env.DISPLAY;
+}
 
 export async function runAgentCli(
   argv: readonly string[],
   out: NodeJS.WritableStream = process.stdout,
   err: NodeJS.WritableStream = process.stderr,
   env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
 ): Promise<{ code: number; agent?: Agent }> {
   let values;
   try {
@@ -81,40 +111,25 @@ export async function runAgentCli(
     );
     return { code: 2 };
   }
-  if (!env.DISPLAY) {
-    err.write(
-      'DISPLAY_UNAVAILABLE: no X11 display (DISPLAY is not set). Run the agent in the pupil’s X session.\n',
-    );
-    return { code: 1 };
+  let screenshot: AgentOptions['screenshot'];
+  if (platform === 'linux') {
+    const checked = await checkX11(env, err);
+    if (!checked) return { code: 1 };
+    const grabber = new X11ScreenGrabber({ display: checked });
+    screenshot = async (options) => encodeScreenshot(await grabber.grab(), options);
   }
-  const record = await checkXExtension(env.DISPLAY, 'RECORD');
-  if (!record.ok) {
-    err.write(
-      record.reason === 'no_display'
-        ? `DISPLAY_UNAVAILABLE: cannot reach the X server at ${env.DISPLAY}. Run the agent in the pupil’s X session.\n`
-        : 'DISPLAY_UNAVAILABLE: xdpyinfo is missing (Debian package x11-utils): the agent needs it to check the display.\n',
-    );
-    return { code: 1 };
-  }
-  if (!record.present) {
-    err.write(
-      `TYPING_SOURCE_NO_RECORD: the X server at ${env.DISPLAY} has no RECORD extension, so typed text cannot be watched (window titles, the clipboard and screenshots still are). Enable RECORD in the X server's configuration.\n`,
-    );
-  }
-  const grabber = new X11ScreenGrabber({ display: env.DISPLAY });
   try {
     const agent = await Agent.start({
       dataDir,
       agentVersion: AGENT_VERSION,
       collectorUrl: values.collector,
       enrolmentToken: values['enrol-token'],
-      sources: {
-        window: new X11WindowSource({ display: env.DISPLAY }),
-        typing: new X11TypingSource({ layout: values.layout ?? 'detect' }),
-        clipboard: new X11ClipboardSource({ display: env.DISPLAY }),
-        session: new LinuxSessionSource(),
-      },
-      screenshot: async (options) => encodeScreenshot(await grabber.grab(), options),
+      sources: createPlatformSources({
+        platform,
+        display: env.DISPLAY,
+        layout: values.layout ?? 'detect',
+      }),
+      ...(screenshot ? { screenshot } : {}),
       log: (event) => {
         // Codes and states only: the agent never logs what a pupil typed.
         (event.level === 'info' ? out : err).write(

@@ -33,8 +33,12 @@ const KEY = {
 type Modifiers = Partial<Pick<KeyEvent, 'shiftKey' | 'ctrlKey' | 'altKey' | 'metaKey'>>;
 
 /** Drives a translator like a keyboard: each `tap` is a press and a release, 100 ms apart. */
-function keyboard(layout: KeyboardLayout, capsLock = false) {
-  const translator = new KeyTranslator({ layout, capsLock });
+function keyboard(
+  layout: KeyboardLayout,
+  capsLock = false,
+  editingModifier: 'ctrl' | 'meta' = 'ctrl',
+) {
+  const translator = new KeyTranslator({ layout, capsLock, editingModifier });
   const edits: TextEdit[] = [];
   let time = 0;
   const down = (keycode: number, modifiers: Modifiers = {}): void => {
@@ -196,6 +200,15 @@ describe('KeyTranslator', () => {
     kb.up(KEY.ctrl);
     kb.tap(KEY.a, { metaKey: true });
     expect(kb.text()).toBe('[caret][caret][enter]');
+  });
+
+  it('on macOS takes Command, not Ctrl, as the modifier of editing shortcuts', () => {
+    const kb = keyboard('uk', false, 'meta');
+    kb.tap(KEY.a);
+    kb.tap(KEY.v, { metaKey: true });
+    kb.tap(KEY.b);
+    kb.tap(KEY.v, { ctrlKey: true });
+    expect(kb.text()).toBe('a[caret]b');
   });
 
   it('marks caret movement as a caret boundary', () => {

@@ -209,6 +209,11 @@ export interface KeyTranslatorOptions {
   readonly layout: KeyboardLayout;
   /** Caps Lock at start (read from the platform; the translator follows its presses after that). */
   readonly capsLock: boolean;
+  /**
+   * The modifier of the editing shortcuts (select all, cut, paste, undo, redo): Ctrl on
+   * Windows and Linux (the default), Command (`meta`) on macOS.
+   */
+  readonly editingModifier?: 'ctrl' | 'meta';
 }
 
 /**
@@ -228,6 +233,7 @@ export interface KeyTranslatorOptions {
  */
 export class KeyTranslator {
   readonly layout: KeyboardLayout;
+  readonly #editingModifier: 'ctrl' | 'meta';
   #capsLock: boolean;
   /** Keys held now, with the time of their last press (first or repeated). */
   readonly #held = new Map<number, number>();
@@ -235,6 +241,7 @@ export class KeyTranslator {
   constructor(options: KeyTranslatorOptions) {
     this.layout = options.layout;
     this.#capsLock = options.capsLock;
+    this.#editingModifier = options.editingModifier ?? 'ctrl';
   }
 
   /** Whether Caps Lock is on, as far as the presses seen tell. */
@@ -277,7 +284,8 @@ export class KeyTranslator {
       return event.shiftKey && !shortcut ? boundary('caret') : null;
     }
     if (shortcut) {
-      return event.ctrlKey && EDITING_SHORTCUT_LETTERS.has(keycode) ? boundary('caret') : null;
+      const editing = this.#editingModifier === 'meta' ? event.metaKey : event.ctrlKey;
+      return editing && EDITING_SHORTCUT_LETTERS.has(keycode) ? boundary('caret') : null;
     }
 
     const text = altGr ? this.#altGrCharacter(keycode) : this.#character(keycode, event.shiftKey);

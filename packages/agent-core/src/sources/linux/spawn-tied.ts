@@ -1,6 +1,13 @@
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import {
+  spawn,
+  type ChildProcessByStdio,
+  type SpawnOptionsWithStdioTuple,
+  type StdioNull,
+  type StdioPipe,
+} from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import type { Readable } from 'node:stream';
 
 /** The executable `name` on PATH, or null. */
 function onPath(name: string, path: string): string | null {
@@ -19,7 +26,7 @@ function onPath(name: string, path: string): string | null {
 let setprivPath: string | null | undefined;
 
 /**
- * Start a long-lived helper (an `xprop -spy`, a selection watcher) that dies with the agent:
+ * Start a long-lived helper, reading its output, (an `xprop -spy`, a selection watcher) that dies with the agent:
  * through `setpriv --pdeathsig KILL`, the kernel kills it when the agent's process ends,
  * even by SIGKILL, which runs no JavaScript to stop it. Without setpriv it is spawned
  * plainly, and a killed agent's helper lives on until its X server goes or its window does.
@@ -27,8 +34,8 @@ let setprivPath: string | null | undefined;
 export function spawnTied(
   file: string,
   args: readonly string[],
-  options: SpawnOptions,
-): ChildProcess {
+  options: SpawnOptionsWithStdioTuple<StdioNull, StdioPipe, StdioNull>,
+): ChildProcessByStdio<null, Readable, null> {
   // Looked up on the PATH the command will run with, as spawn itself would.
   const path = options.env?.PATH ?? process.env.PATH ?? '/usr/bin:/bin';
   setprivPath ??= onPath('setpriv', path);
