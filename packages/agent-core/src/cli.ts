@@ -60,7 +60,6 @@ async function checkX11(
       `TYPING_SOURCE_NO_RECORD: the X server at ${env.DISPLAY} has no RECORD extension, so typed text cannot be watched (window titles, the clipboard and screenshots still are). Enable RECORD in the X server's configuration.\n`,
     );
   }
-  const grabber = new X11ScreenGrabber({ display: env.DISPLAY });
   return env.DISPLAY;
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import sharp from 'sharp';
+import type SharpModule from 'sharp';
 
 import { MAX_SCREENSHOT_BYTES, MAX_SCREENSHOT_EDGE_PX } from '@lantern/protocol';
 
@@ -36,6 +36,29 @@ const FAR_OVER_FACTOR = 1.5;
 const SHRINK_FACTOR = 0.75;
 const MIN_WIDTH_PX = 160;
 
+type Sharp = typeof SharpModule;
+let loading: Promise<Sharp> | undefined;
+
+/**
+ * sharp (libvips), loaded on the first screenshot rather than with the agent: it adds about
+ * 25 MB of resident memory, and a device may go days without a capture. Its operation cache
+ * (up to 50 MB by default) is turned off: each screenshot is encoded once and never again.
+ */
+function loadSharp(): Promise<Sharp> {
+  loading ??= import('sharp').then(
+    ({ default: sharp }) => {
+      sharp.cache(false);
+      return sharp;
+    },
+    (error: unknown) => {
+      // Not kept: the next screenshot tries again (and fails the same way if libvips is missing).
+      loading = undefined;
+      throw error;
+    },
+  );
+  return loading;
+}
+
 /**
  * Scale a screenshot down to `maxWidthPx` and compress it to WebP at `quality`; when that is
  * over `maxBytes`, lower the quality in steps of 10 (to 20; straight to 20 when more than
@@ -46,6 +69,7 @@ export async function encodeScreenshot(
   raw: RawScreenshot,
   options: EncodeScreenshotOptions,
 ): Promise<EncodedScreenshot> {
+  const sharp = await loadSharp();
   const maxBytes = Math.min(options.maxBytes ?? MAX_SCREENSHOT_BYTES, MAX_SCREENSHOT_BYTES);
   const startQuality = Math.round(Math.min(100, Math.max(1, options.quality)));
   const qualities: number[] = [startQuality];
@@ -58,11 +82,13 @@ export async function encodeScreenshot(
 
   let tried = 0;
   for (let attempt = 0; ; attempt++) {
-    const scaled = await scaleTo(raw, width);
     let ladder = attempt === 0 ? qualities : [lowestQuality];
     for (let quality = ladder[0]; quality !== undefined; quality = ladder[0]) {
       tried++;
-      const { data, info } = await sharp(scaled.data, { raw: scaled.info })
+      // Scaled and encoded in one libvips pipeline, per try: no scaled copy of the pixels
+      // passes through JavaScript (where it would be garbage until the next collection), and
+      // a try after the first, which is rare, only repeats a cheap resize.
+      const { data, info } = await scaled(sharp, raw, width)
         .webp({ quality })
         .toBuffer({ resolveWithObject: true });
       if (data.byteLength <= maxBytes) {
@@ -90,16 +116,12 @@ export async function encodeScreenshot(
   }
 }
 
-/** The pixels scaled to `width` (RGB, alpha dropped: a screen has none), as raw bytes for the encoder. */
-async function scaleTo(
-  raw: RawScreenshot,
-  width: number,
-): Promise<{ data: Buffer; info: { width: number; height: number; channels: 3 } }> {
+/** The pixels scaled to `width`, alpha dropped (a screen has none): a pipeline to encode. */
+function scaled(sharp: Sharp, raw: RawScreenshot, width: number): ReturnType<Sharp> {
   let image = sharp(raw.pixels, {
     raw: { width: raw.width, height: raw.height, channels: raw.channels },
   });
   if (raw.channels === 4) image = image.removeAlpha();
   if (width < raw.width) image = image.resize({ width });
-  const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
-  return { data, info: { width: info.width, height: info.height, channels: 3 } };
+  return image;
 }

@@ -5,7 +5,10 @@
  * sleep, and every process started here is stopped by `close()`, by its own PID.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -112,6 +115,16 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 export interface XServerOptions {
   /** Offer the RECORD extension (the keyboard hook needs it). Default true. */
   readonly record?: boolean;
+  /**
+   * Listen on TCP as well (`-listen tcp`), so the server can be reached as a remote display,
+   * `127.0.0.1:N` (`tcpDisplay`). Default false.
+   */
+  readonly tcp?: boolean;
+  /**
+   * Require an MIT-MAGIC-COOKIE-1, as a desktop's X server does (`-auth`): the cookie is in
+   * an Xauthority file of its own, which `env.XAUTHORITY` names. Default false (no access control).
+   */
+  readonly cookie?: boolean;
   /** Run openbox. Default true. */
   readonly windowManager?: boolean;
   /** `WIDTHxHEIGHTxDEPTH`. Default 1280x800x24. */
@@ -130,13 +143,23 @@ export interface TestWindow {
 /** An Xvfb (with openbox) for one test file. `close()` stops everything started through it. */
 export class XServer {
   readonly display: string;
+  /** The same server as a remote display, over TCP (when started with `tcp`). */
+  readonly tcpDisplay: string;
   readonly env: NodeJS.ProcessEnv;
   readonly #children: ChildProcess[] = [];
+  readonly #authorityDir: string | undefined;
 
-  private constructor(display: string, xvfb: ChildProcess) {
+  private constructor(display: string, xvfb: ChildProcess, authorityDir?: string) {
     this.display = display;
-    this.env = { ...process.env, DISPLAY: display, LC_ALL: 'C.UTF-8' };
+    this.tcpDisplay = `127.0.0.1${display}`;
+    this.env = {
+      ...process.env,
+      DISPLAY: display,
+      LC_ALL: 'C.UTF-8',
+      ...(authorityDir ? { XAUTHORITY: join(authorityDir, 'Xauthority') } : {}),
+    };
     this.#children.push(xvfb);
+    this.#authorityDir = authorityDir;
   }
 
   /**
@@ -146,6 +169,7 @@ export class XServer {
    */
   static async start(options: XServerOptions = {}): Promise<XServer> {
     requireTools();
+    const authorityDir = options.cookie ? await writeAuthority() : undefined;
     const xvfb = spawn(
       'Xvfb',
       [
@@ -154,13 +178,14 @@ export class XServer {
         '-screen',
         '0',
         options.screen ?? '1280x800x24',
-        '-nolisten',
+        options.tcp ? '-listen' : '-nolisten',
         'tcp',
         // Without this the server resets whenever its last client disconnects (each probe
         // in the readiness wait), and a client connecting during the reset is refused.
         '-noreset',
         options.record === false ? '-extension' : '+extension',
         'RECORD',
+        ...(authorityDir ? ['-auth', join(authorityDir, 'Xauthority')] : []),
       ],
       { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] },
     );
@@ -182,7 +207,7 @@ export class XServer {
       },
       { timeoutMs: 15_000 },
     );
-    const server = new XServer(`:${number}`, xvfb);
+    const server = new XServer(`:${number}`, xvfb, authorityDir);
     try {
       await waitFor(
         `the X server at ${server.display} accepts connections`,
@@ -346,7 +371,32 @@ export class XServer {
   async close(): Promise<void> {
     const children = this.#children.splice(0).reverse();
     for (const child of children) await stopProcess(child);
+    if (this.#authorityDir) await rm(this.#authorityDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * An Xauthority file holding one random MIT-MAGIC-COOKIE-1 for any host and display
+ * (family Wild): the display number is not known until Xvfb has started.
+ */
+async function writeAuthority(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'lantern-xauth-'));
+  const field = (bytes: Buffer) => {
+    const length = Buffer.alloc(2);
+    length.writeUInt16BE(bytes.length);
+    return [length, bytes];
+  };
+  const family = Buffer.alloc(2);
+  family.writeUInt16BE(0xffff);
+  const entry = Buffer.concat([
+    family,
+    ...field(Buffer.alloc(0)),
+    ...field(Buffer.alloc(0)),
+    ...field(Buffer.from('MIT-MAGIC-COOKIE-1', 'latin1')),
+    ...field(randomBytes(16)),
+  ]);
+  await writeFile(join(dir, 'Xauthority'), entry, { mode: 0o600 });
+  return dir;
 }
 
 function readClipboard(env: NodeJS.ProcessEnv, target: string): Promise<Buffer> {

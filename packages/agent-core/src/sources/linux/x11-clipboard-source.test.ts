@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { ManualTimers } from '../../test-helpers/manual-timers.ts';
 import { waitFor, XServer } from '../../test-helpers/x11.ts';
@@ -83,12 +83,50 @@ describe('X11ClipboardSource', { timeout: 30_000 }, () => {
     expect(texts).toEqual(['after the image']);
   });
 
-  it('polls on its own, at its interval', async () => {
+  it('reads the clipboard when the X server says it changed hands, without polling', async () => {
     const texts: string[] = [];
-    source = new X11ClipboardSource({ display: x.display, pollIntervalMs: 50 });
+    // Timers that never fire: only the X server's change events can lead to a read.
+    source = new X11ClipboardSource({ display: x.display, timers: new ManualTimers() });
     await source.start((text) => texts.push(text));
-    await x.setClipboard('noticed without help');
-    await waitFor('the copy is reported', () => texts.includes('noticed without help'));
+    expect(source.changeEvents).toBe(true);
+    await x.setClipboard('noticed at once');
+    await waitFor('the copy is reported', () => texts.includes('noticed at once'));
+    await x.setClipboard('and the next one');
+    await waitFor('the next copy is reported', () => texts.includes('and the next one'));
+    expect(texts).toEqual(['noticed at once', 'and the next one']);
+  });
+
+  it('polls, at its interval, where the X server cannot tell it of changes (a remote display)', async () => {
+    const remote = await XServer.start({ windowManager: false, tcp: true });
+    try {
+      const texts: string[] = [];
+      source = new X11ClipboardSource({ display: remote.tcpDisplay, pollIntervalMs: 50 });
+      await source.start((text) => texts.push(text));
+      expect(source.state).toBe('running');
+      expect(source.changeEvents).toBe(false);
+      await remote.setClipboard('noticed by polling');
+      await waitFor('the copy is reported', () => texts.includes('noticed by polling'));
+    } finally {
+      await source?.stop();
+      await remote.close();
+    }
+  });
+
+  it('watches a server that asks for the session cookie, found through XAUTHORITY', async () => {
+    const guarded = await XServer.start({ windowManager: false, cookie: true });
+    vi.stubEnv('XAUTHORITY', guarded.env['XAUTHORITY']);
+    try {
+      const texts: string[] = [];
+      source = new X11ClipboardSource({ display: guarded.display, timers: new ManualTimers() });
+      await source.start((text) => texts.push(text));
+      expect(source.changeEvents).toBe(true);
+      await guarded.setClipboard('behind a cookie');
+      await waitFor('the copy is reported', () => texts.includes('behind a cookie'));
+    } finally {
+      await source?.stop();
+      vi.unstubAllEnvs();
+      await guarded.close();
+    }
   });
 
   it('fails with CLIPBOARD_SOURCE_FAILED when the X server goes away', async () => {
