@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 
 import { ManualTimers } from '../../test-helpers/manual-timers.ts';
 import { waitFor, XServer } from '../../test-helpers/x11.ts';
-import { decodeClipboardText, X11ClipboardSource } from './x11-clipboard-source.ts';
+import { decodeClipboardText } from '../text.ts';
+import { X11ClipboardSource } from './x11-clipboard-source.ts';
 
 describe('X11ClipboardSource', { timeout: 30_000 }, () => {
   let x: XServer;
